@@ -228,8 +228,15 @@ absl::Status IndexService::BuildIndex(std::string_view topic, std::string_view u
                                       int64_t store_timestamp_ms) {
   (void)size;
   absl::MutexLock l(&mu_);
-  if (!files_.empty() && phy_offset < files_.back()->header().end_phy_offset) {
-    return absl::OkStatus();  // already indexed (redispatch)
+  if (!files_.empty()) {
+    // Already indexed (redispatch after recovery)? end_phy_offset is the offset of the last
+    // message indexed, so that message itself counts as indexed too, unless the only file has
+    // no entry yet (then it is just the begin offset it was created with).
+    const IndexHeader h = files_.back()->header();
+    const bool has_entries = h.index_count > 1 || files_.size() > 1;
+    if (phy_offset < h.end_phy_offset || (phy_offset == h.end_phy_offset && has_entries)) {
+      return absl::OkStatus();
+    }
   }
   std::string key;
   auto put = [&](std::string_view k) -> absl::Status {

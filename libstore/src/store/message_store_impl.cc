@@ -443,6 +443,14 @@ void MessageStoreImpl::PublishWrite(int64_t new_max) {
   }
 }
 
+void MessageStoreImpl::FillMessageIds(PutResult* r, const std::vector<int64_t>& rec_offsets) const {
+  r->offset_msg_id = EncodeOffsetMsgId(store_host_, r->wrote_offset);
+  for (size_t i = 1; i < rec_offsets.size(); ++i) {
+    r->offset_msg_id.push_back(',');
+    r->offset_msg_id += EncodeOffsetMsgId(store_host_, r->wrote_offset + rec_offsets[i]);
+  }
+}
+
 absl::StatusOr<PutResult> MessageStoreImpl::Append(std::span<const MessageToStore> msgs,
                                                    PutCallback* async_done) {
   if (msgs.empty()) return absl::InvalidArgumentError("empty batch");
@@ -512,36 +520,21 @@ absl::StatusOr<PutResult> MessageStoreImpl::Append(std::span<const MessageToStor
     result.message_count = static_cast<int32_t>(msgs.size());
     result.store_timestamp_ms = ts;
     if ((need_flush || need_replica) && async_done != nullptr) {
-      // Queued under the put lock so that waiters stay ordered by offset.
+      // The waiter carries the complete result: the flusher may complete it as soon as it is
+      // queued. Queued under the put lock so that waiters stay ordered by offset.
+      FillMessageIds(&result, rec_offsets);
       std::lock_guard<std::mutex> wl(waiters_mu_);
       const int32_t timeout_ms = std::max(need_flush ? options_.sync_flush_timeout_ms : 0,
                                           need_replica ? options_.replica_timeout_ms : 0);
       waiters_.push_back(Waiter{phys + total, env_->MonotonicMicros() + int64_t{timeout_ms} * 1000,
-                                need_flush, need_replica, PutResult{}, std::move(*async_done)});
+                                need_flush, need_replica, result, std::move(*async_done)});
       async_done = nullptr;
+      flush_cv_.notify_one();
     }
   }
   puts_.fetch_add(static_cast<int64_t>(msgs.size()), std::memory_order_relaxed);
   put_bytes_.fetch_add(total, std::memory_order_relaxed);
-  // Message ids (outside the lock).
-  result.offset_msg_id = EncodeOffsetMsgId(store_host_, result.wrote_offset);
-  for (size_t i = 1; i < msgs.size(); ++i) {
-    result.offset_msg_id.push_back(',');
-    result.offset_msg_id += EncodeOffsetMsgId(store_host_, result.wrote_offset + rec_offsets[i]);
-  }
-  if (need_flush || need_replica) {
-    if (async_done == nullptr) {
-      // Hand the result to the queued waiter and wake the flusher.
-      std::lock_guard<std::mutex> wl(waiters_mu_);
-      for (auto it = waiters_.rbegin(); it != waiters_.rend(); ++it) {
-        if (it->end_offset == result.wrote_offset.value() + total) {
-          it->result = result;
-          break;
-        }
-      }
-      flush_cv_.notify_one();
-    }
-  }
+  if (result.offset_msg_id.empty()) FillMessageIds(&result, rec_offsets);
   return result;
 }
 
@@ -983,6 +976,9 @@ absl::StatusOr<std::vector<MessageRef>> MessageStoreImpl::QueryByKey(std::string
   const size_t cap = static_cast<size_t>(
       std::clamp<int32_t>(max_num, 1, std::max(1, options_.max_query_results)));
   std::vector<int64_t> offsets = index_->Query(topic, key, cap, begin_ms, end_ms);
+  // An index may hold one message twice (RocketMQ's own redispatch can do that): once is enough.
+  std::sort(offsets.begin(), offsets.end());
+  offsets.erase(std::unique(offsets.begin(), offsets.end()), offsets.end());
   std::vector<MessageRef> out;
   for (int64_t off : offsets) {
     auto m = ReadRecordAt(off, false);

@@ -109,6 +109,7 @@ class MessageStoreImpl final : public MessageStore {
   absl::StatusOr<PutResult> Append(std::span<const MessageToStore> msgs, PutCallback* async_done);
   absl::StatusOr<MappedFile*> FileForAppend(int64_t len) ABSL_EXCLUSIVE_LOCKS_REQUIRED(put_mu_);
   absl::Status WritableStatus() const;
+  void FillMessageIds(PutResult* r, const std::vector<int64_t>& rec_offsets) const;
   void PublishWrite(int64_t new_max);
 
   // Recovery.
