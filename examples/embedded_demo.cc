@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "put: %s\n", r.status().ToString().c_str());
       return 1;
     }
-    if (i == 0) first_id = r->offset_msg_id;
+    if (i == 0) first_id = std::string(r->offset_msg_id());
   }
   std::printf("wrote %d messages (sync flush); queue DemoTopic-0 grew from %lld to %lld\n", n,
               static_cast<long long>(before.value()),

@@ -106,6 +106,26 @@ absl::Status FaultInjectionEnv::SyncDir(const std::string& path) {
   return base_->SyncDir(path);
 }
 
+absl::StatusOr<DiskSpace> FaultInjectionEnv::GetDiskSpace(const std::string& path) {
+  {
+    absl::MutexLock l(&mu_);
+    if (fake_space_) return space_;
+  }
+  return base_->GetDiskSpace(path);
+}
+
+void FaultInjectionEnv::SetDiskSpace(uint64_t total_bytes, uint64_t available_bytes) {
+  absl::MutexLock l(&mu_);
+  fake_space_ = true;
+  space_.total_bytes = total_bytes;
+  space_.available_bytes = available_bytes;
+}
+
+void FaultInjectionEnv::ClearDiskSpace() {
+  absl::MutexLock l(&mu_);
+  fake_space_ = false;
+}
+
 absl::Status FaultInjectionEnv::DropUnsyncedData() {
   absl::MutexLock l(&mu_);
   for (const auto& [path, unused] : seen_) {

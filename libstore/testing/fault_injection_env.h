@@ -50,9 +50,11 @@ class FaultInjectionEnv final : public Env {
   absl::StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
     return base_->LockFile(path);
   }
-  absl::StatusOr<DiskSpace> GetDiskSpace(const std::string& path) override {
-    return base_->GetDiskSpace(path);
-  }
+  absl::StatusOr<DiskSpace> GetDiskSpace(const std::string& path) override;
+  // Makes GetDiskSpace report `total_bytes` with `available_bytes` free (retention and
+  // disk-full tests); ClearDiskSpace goes back to the real numbers.
+  void SetDiskSpace(uint64_t total_bytes, uint64_t available_bytes);
+  void ClearDiskSpace();
   int64_t NowMs() override { return base_->NowMs() + clock_skew_ms_.load(); }
   int64_t MonotonicMicros() override { return base_->MonotonicMicros(); }
   // Moves the wall clock (retention tests).
@@ -75,6 +77,8 @@ class FaultInjectionEnv final : public Env {
   // Durable image per path; std::nullopt-like empty marker means "never synced".
   std::map<std::string, std::string> durable_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, bool> seen_ ABSL_GUARDED_BY(mu_);
+  bool fake_space_ ABSL_GUARDED_BY(mu_) = false;
+  DiskSpace space_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace libstore::testing

@@ -120,6 +120,8 @@ struct MessageRef {
 // The broker-side message id: store host + physical offset, upper-case hex
 // (32 characters for IPv4, 56 for IPv6).
 std::string EncodeOffsetMsgId(const HostAddress& store_host, PhysicalOffset offset);
+// The same into a caller's buffer of at least 56 bytes; returns the length (32 or 56).
+size_t EncodeOffsetMsgId(const HostAddress& store_host, PhysicalOffset offset, char* out);
 absl::StatusOr<std::pair<HostAddress, PhysicalOffset>> DecodeOffsetMsgId(std::string_view id);
 
 // Java String.hashCode() over the UTF-16 code units of a UTF-8 string (tag codes, index slots).

@@ -6,6 +6,7 @@
 #ifndef LIBSTORE_MESSAGE_STORE_H_
 #define LIBSTORE_MESSAGE_STORE_H_
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -40,7 +41,18 @@ struct PutResult {
   QueueOffset queue_offset;     // queue offset of the first record
   int32_t message_count = 0;
   int64_t store_timestamp_ms = 0;
-  std::string offset_msg_id;  // of the first record; batches: comma-joined, as RocketMQ
+
+  // offsetMsgId of the first record (RocketMQ's SendResult offsetMsgId). No allocation.
+  std::string_view offset_msg_id() const { return std::string_view(msg_id_.data(), msg_id_len_); }
+  // All records' ids, comma-joined, as RocketMQ reports a batch; the single id otherwise.
+  std::string offset_msg_ids() const {
+    return batch_msg_ids_.empty() ? std::string(offset_msg_id()) : batch_msg_ids_;
+  }
+
+  // Filled by the store.
+  std::array<char, 56> msg_id_{};
+  size_t msg_id_len_ = 0;
+  std::string batch_msg_ids_;
 };
 
 using PutCallback = std::function<void(absl::StatusOr<PutResult>)>;

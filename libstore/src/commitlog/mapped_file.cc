@@ -94,33 +94,33 @@ absl::Status MappedFileQueue::Load() {
                         MappedFile::OpenExisting(env_, path, found[i].first, file_size_));
     files.push_back(std::move(mf));
   }
-  absl::MutexLock l(&mu_);
+  std::unique_lock l(mu_);
   files_ = std::move(files);
   return absl::OkStatus();
 }
 
 std::vector<std::shared_ptr<MappedFile>> MappedFileQueue::Files() const {
-  absl::MutexLock l(&mu_);
+  std::unique_lock l(mu_);
   return files_;
 }
 
 std::shared_ptr<MappedFile> MappedFileQueue::Last() const {
-  absl::MutexLock l(&mu_);
+  std::unique_lock l(mu_);
   return files_.empty() ? nullptr : files_.back();
 }
 
 std::shared_ptr<MappedFile> MappedFileQueue::First() const {
-  absl::MutexLock l(&mu_);
+  std::unique_lock l(mu_);
   return files_.empty() ? nullptr : files_.front();
 }
 
 bool MappedFileQueue::empty() const {
-  absl::MutexLock l(&mu_);
+  std::unique_lock l(mu_);
   return files_.empty();
 }
 
 std::shared_ptr<MappedFile> MappedFileQueue::FindByOffset(int64_t offset) const {
-  absl::MutexLock l(&mu_);
+  std::unique_lock l(mu_);
   if (files_.empty() || offset < files_.front()->from()) return nullptr;
   const int64_t idx = (offset - files_.front()->from()) / file_size_;
   if (idx >= static_cast<int64_t>(files_.size())) return nullptr;
@@ -138,7 +138,7 @@ absl::StatusOr<std::shared_ptr<MappedFile>> MappedFileQueue::CreateFile(int64_t 
 }
 
 void MappedFileQueue::Append(std::shared_ptr<MappedFile> f) {
-  absl::MutexLock l(&mu_);
+  std::unique_lock l(mu_);
   if (!files_.empty()) RS_CHECK_EQ(files_.back()->end(), f->from());
   files_.push_back(std::move(f));
 }
@@ -148,7 +148,7 @@ absl::Status MappedFileQueue::TruncateAfter(int64_t offset) {
   // bytes below it; every file starting after it is deleted.
   std::vector<std::shared_ptr<MappedFile>> doomed;
   {
-    absl::MutexLock l(&mu_);
+    std::unique_lock l(mu_);
     while (!files_.empty() && files_.back()->from() > offset) {
       doomed.push_back(files_.back());
       files_.pop_back();
@@ -167,7 +167,7 @@ absl::Status MappedFileQueue::TruncateAfter(int64_t offset) {
 absl::Status MappedFileQueue::DeleteFirst() {
   std::shared_ptr<MappedFile> f;
   {
-    absl::MutexLock l(&mu_);
+    std::unique_lock l(mu_);
     if (files_.empty()) return absl::OkStatus();
     f = files_.front();
     files_.erase(files_.begin());
@@ -178,7 +178,7 @@ absl::Status MappedFileQueue::DeleteFirst() {
 absl::Status MappedFileQueue::DeleteAll() {
   std::vector<std::shared_ptr<MappedFile>> doomed;
   {
-    absl::MutexLock l(&mu_);
+    std::unique_lock l(mu_);
     doomed.swap(files_);
   }
   for (auto& f : doomed) RS_RETURN_IF_ERROR(env_->DeleteFile(f->path()));

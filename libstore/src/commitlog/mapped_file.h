@@ -15,7 +15,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
+#include <shared_mutex>
 #include "libstore/env.h"
 #include "libstore/message.h"
 
@@ -98,8 +99,8 @@ class MappedFileQueue {
   Env* const env_;
   const std::string dir_;
   const int64_t file_size_;
-  mutable absl::Mutex mu_;
-  std::vector<std::shared_ptr<MappedFile>> files_ ABSL_GUARDED_BY(mu_);
+  mutable std::shared_mutex mu_;
+  std::vector<std::shared_ptr<MappedFile>> files_;
 };
 
 }  // namespace libstore::internal

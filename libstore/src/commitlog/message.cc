@@ -1,6 +1,7 @@
 // HostAddress, Properties and offsetMsgId helpers of the public message.h.
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/numbers.h"
@@ -118,21 +119,26 @@ std::optional<std::string_view> FindProperty(std::string_view encoded, std::stri
   return out;
 }
 
-std::string EncodeOffsetMsgId(const HostAddress& store_host, PhysicalOffset offset) {
+size_t EncodeOffsetMsgId(const HostAddress& store_host, PhysicalOffset offset, char* out) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   char raw[28];
-  const size_t ip_len = store_host.ip_bytes.size();
-  std::memcpy(raw, store_host.ip_bytes.data(), ip_len);
+  const size_t ip_len = store_host.ip_bytes.size() == 16 ? 16 : 4;
+  std::memset(raw, 0, sizeof(raw));
+  std::memcpy(raw, store_host.ip_bytes.data(), std::min(ip_len, store_host.ip_bytes.size()));
   internal::PutBE32(raw + ip_len, static_cast<uint32_t>(store_host.port));
   internal::PutBE64(raw + ip_len + 4, static_cast<uint64_t>(offset.value()));
-  std::string out;
-  out.reserve((ip_len + 12) * 2);
   for (size_t i = 0; i < ip_len + 12; ++i) {
     const auto b = static_cast<unsigned char>(raw[i]);
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 15]);
+    out[2 * i] = kHex[b >> 4];
+    out[2 * i + 1] = kHex[b & 15];
   }
-  return out;
+  return (ip_len + 12) * 2;
+}
+
+std::string EncodeOffsetMsgId(const HostAddress& store_host, PhysicalOffset offset) {
+  char buf[56];
+  const size_t n = EncodeOffsetMsgId(store_host, offset, buf);
+  return std::string(buf, n);
 }
 
 absl::StatusOr<std::pair<HostAddress, PhysicalOffset>> DecodeOffsetMsgId(std::string_view id) {

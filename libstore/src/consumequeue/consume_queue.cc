@@ -36,6 +36,7 @@ ConsumeQueue::ConsumeQueue(Env* env, const std::string& cq_root, std::string top
 absl::Status ConsumeQueue::Load() { return files_.Load(); }
 
 absl::Status ConsumeQueue::Recover() {
+  tail_.reset();
   auto files = files_.Files();
   if (files.empty()) return absl::OkStatus();
   const int64_t fsize = files_.file_size();
@@ -78,6 +79,7 @@ absl::Status ConsumeQueue::Recover() {
 }
 
 absl::Status ConsumeQueue::TruncateDirty(int64_t commitlog_end) {
+  tail_.reset();
   int64_t max = max_offset();
   int64_t new_max = max;
   int64_t phys_end = 0;
@@ -106,6 +108,7 @@ absl::Status ConsumeQueue::TruncateDirty(int64_t commitlog_end) {
 }
 
 absl::StatusOr<int> ConsumeQueue::DeleteExpired(int64_t commitlog_min) {
+  tail_.reset();
   int deleted = 0;
   // Delete whole files whose last written unit points below the CommitLog minimum; never the
   // last file.
@@ -133,12 +136,13 @@ absl::StatusOr<int> ConsumeQueue::DeleteExpired(int64_t commitlog_min) {
 }
 
 absl::Status ConsumeQueue::EnsureFileFor(int64_t byte_offset) {
-  auto last = files_.Last();
-  if (last && byte_offset < last->end()) return absl::OkStatus();
+  if (!tail_ || tail_ != files_.Last()) tail_ = files_.Last();
+  if (tail_ && byte_offset < tail_->end()) return absl::OkStatus();
   const int64_t from = byte_offset - byte_offset % files_.file_size();
   RS_ASSIGN_OR_RETURN(auto f, files_.CreateFile(from));
   f->set_wrote(0);
   f->set_flushed(0);
+  tail_ = f;
   return absl::OkStatus();
 }
 
@@ -164,8 +168,11 @@ absl::Status ConsumeQueue::Put(int64_t queue_offset, const CqUnit& unit) {
   const CqUnit blank{0, 0x7FFFFFFF, 0};
   while (cur <= queue_offset) {
     const int64_t byte_off = cur * kCqUnitSize;
-    RS_RETURN_IF_ERROR(EnsureFileFor(byte_off));
-    auto f = files_.Last();
+    MappedFile* f = tail_.get();
+    if (f == nullptr || byte_off >= f->end()) {
+      RS_RETURN_IF_ERROR(EnsureFileFor(byte_off));
+      f = tail_.get();
+    }
     RS_CHECK_EQ(f->from() + f->wrote(), byte_off);
     EncodeCqUnit(cur == queue_offset ? unit : blank, f->data() + f->wrote());
     f->set_wrote(f->wrote() + kCqUnitSize);
@@ -200,6 +207,7 @@ absl::Status ConsumeQueue::Flush() {
 }
 
 absl::Status ConsumeQueue::Destroy() {
+  tail_.reset();
   RS_RETURN_IF_ERROR(files_.DeleteAll());
   max_offset_.store(0);
   min_offset_.store(0);

@@ -77,6 +77,7 @@ class ConsumeQueue {
   const int32_t queue_id_;
   const int64_t units_per_file_;
   MappedFileQueue files_;
+  std::shared_ptr<MappedFile> tail_;  // writer's cache of the last file
   std::atomic<int64_t> min_offset_{0};
   std::atomic<int64_t> max_offset_{0};
   std::atomic<int64_t> max_phys_end_{0};

@@ -147,7 +147,7 @@ static bool IsIndexFileName(const std::string& n) {
 }
 
 absl::StatusOr<int64_t> IndexService::Load(int64_t drop_after_ts, int64_t commitlog_end) {
-  absl::MutexLock l(&mu_);
+  std::unique_lock l(mu_);
   files_.clear();
   auto names = env_->ListDir(dir_);
   if (absl::IsNotFound(names.status())) return INT64_MAX;
@@ -188,7 +188,7 @@ absl::StatusOr<int64_t> IndexService::Load(int64_t drop_after_ts, int64_t commit
 }
 
 int64_t IndexService::IndexedEnd() const {
-  absl::ReaderMutexLock l(&mu_);
+  std::shared_lock l(mu_);
   if (files_.empty()) return 0;
   return files_.back()->header().end_phy_offset;
 }
@@ -227,7 +227,7 @@ absl::Status IndexService::BuildIndex(std::string_view topic, std::string_view u
                                       std::string_view keys, int64_t phy_offset, int32_t size,
                                       int64_t store_timestamp_ms) {
   (void)size;
-  absl::MutexLock l(&mu_);
+  std::unique_lock l(mu_);
   if (!files_.empty()) {
     // Already indexed (redispatch after recovery)? end_phy_offset is the offset of the last
     // message indexed, so that message itself counts as indexed too, unless the only file has
@@ -264,7 +264,7 @@ std::vector<int64_t> IndexService::Query(std::string_view topic, std::string_vie
                                          size_t max_num, int64_t begin_ms, int64_t end_ms) const {
   std::vector<int64_t> out;
   const std::string k = absl::StrCat(AV(topic), "#", AV(key));
-  absl::ReaderMutexLock l(&mu_);
+  std::shared_lock l(mu_);
   for (auto it = files_.rbegin(); it != files_.rend() && out.size() < max_num; ++it) {
     const IndexHeader h = (*it)->header();
     // Files whose time range overlaps [begin, end]; a file that never got an entry has
@@ -277,7 +277,7 @@ std::vector<int64_t> IndexService::Query(std::string_view topic, std::string_vie
 }
 
 absl::StatusOr<int64_t> IndexService::Flush() {
-  absl::ReaderMutexLock l(&mu_);
+  std::shared_lock l(mu_);
   if (files_.empty()) return int64_t{0};
   const int64_t ts = files_.back()->header().end_timestamp;
   for (auto& f : files_) RS_RETURN_IF_ERROR(f->Flush());
@@ -285,7 +285,7 @@ absl::StatusOr<int64_t> IndexService::Flush() {
 }
 
 absl::StatusOr<int> IndexService::DeleteExpired(int64_t commitlog_min) {
-  absl::MutexLock l(&mu_);
+  std::unique_lock l(mu_);
   int deleted = 0;
   while (files_.size() > 1 && files_.front()->header().end_phy_offset < commitlog_min) {
     RS_RETURN_IF_ERROR(env_->DeleteFile(files_.front()->path()));

@@ -16,7 +16,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
+#include <shared_mutex>
 #include "libstore/env.h"
 
 namespace libstore::internal {
@@ -92,16 +93,15 @@ class IndexService {
   absl::StatusOr<int> DeleteExpired(int64_t commitlog_min);
 
  private:
-  absl::StatusOr<IndexFile*> Writable(int64_t phy_offset, int64_t store_ts)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<IndexFile*> Writable(int64_t phy_offset, int64_t store_ts);
 
   Env* const env_;
   const std::string dir_;
   const int32_t slots_;
   const int32_t max_entries_;
-  mutable absl::Mutex mu_;
-  std::vector<std::unique_ptr<IndexFile>> files_ ABSL_GUARDED_BY(mu_);
-  std::string last_name_ ABSL_GUARDED_BY(mu_);
+  mutable std::shared_mutex mu_;
+  std::vector<std::unique_ptr<IndexFile>> files_;
+  std::string last_name_;
 };
 
 }  // namespace libstore::internal

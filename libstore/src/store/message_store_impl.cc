@@ -189,7 +189,7 @@ absl::Status MessageStoreImpl::LoadConsumeQueues() {
   auto topics = env_->ListDir(cq_dir_);
   if (absl::IsNotFound(topics.status())) return absl::OkStatus();
   if (!topics.ok()) return topics.status();
-  absl::MutexLock l(&cq_mu_);
+  std::unique_lock l(cq_mu_);
   for (const std::string& topic : *topics) {
     auto qids = env_->ListDir(cq_dir_ + "/" + topic);
     if (!qids.ok()) continue;  // a stray file, not a topic directory
@@ -262,9 +262,10 @@ absl::Status MessageStoreImpl::Recover() {
   int64_t scan_start = 0;
   if (files.empty()) {
     // No CommitLog at all: nothing can be referenced (RocketMQ destroys every queue).
-    absl::MutexLock l(&cq_mu_);
+    std::unique_lock l(cq_mu_);
     for (auto& [k, cq] : cqs_) RS_RETURN_IF_ERROR(cq->Destroy());
     cqs_.clear();
+    dispatch_cqs_.clear();
     recovery_note_ = "empty store";
   } else {
     size_t start = files.size() >= 3 ? files.size() - 3 : 0;
@@ -319,7 +320,7 @@ absl::Status MessageStoreImpl::Recover() {
   // Queues: drop units pointing at or past the cut.
   int64_t dispatch_from = 0;
   {
-    absl::MutexLock l(&cq_mu_);
+    std::unique_lock l(cq_mu_);
     for (auto& [k, cq] : cqs_) {
       RS_RETURN_IF_ERROR(cq->TruncateDirty(valid_end));
       dispatch_from = std::max(dispatch_from, cq->max_physical_end());
@@ -335,7 +336,7 @@ absl::Status MessageStoreImpl::Recover() {
   dispatch_from = std::clamp(dispatch_from, min_offset, valid_end);
   RS_RETURN_IF_ERROR(DispatchRange(dispatch_from, valid_end));
   {
-    absl::MutexLock l(&cq_mu_);
+    std::unique_lock l(cq_mu_);
     for (auto& [k, cq] : cqs_) {
       RS_ASSIGN_OR_RETURN(int n, cq->DeleteExpired(min_offset));
       (void)n;
@@ -343,8 +344,8 @@ absl::Status MessageStoreImpl::Recover() {
   }
   // Next queue offsets come from the queues, which now cover the whole CommitLog.
   {
-    absl::MutexLock pl(&put_mu_);
-    absl::MutexLock l(&cq_mu_);
+    std::unique_lock pl(put_mu_);
+    std::unique_lock l(cq_mu_);
     for (auto& [k, cq] : cqs_) queue_table_[k] = cq->max_offset();
     cur_file_ = commitlog_.Last();
   }
@@ -381,7 +382,7 @@ absl::Status MessageStoreImpl::WritableStatus() const {
     return absl::FailedPreconditionError("store is closed");
   }
   if (sync_failed_.load(std::memory_order_acquire)) {
-    absl::MutexLock l(const_cast<absl::Mutex*>(&health_mu_));
+    std::unique_lock l(const_cast<std::mutex&>(health_mu_));
     return absl::FailedPreconditionError(
         absl::StrCat("store is read-only: ", not_writable_reason_));
   }
@@ -393,7 +394,7 @@ absl::Status MessageStoreImpl::WritableStatus() const {
 
 void MessageStoreImpl::MarkNotWritable(const std::string& reason) {
   {
-    absl::MutexLock l(&health_mu_);
+    std::unique_lock l(health_mu_);
     if (not_writable_reason_.empty()) not_writable_reason_ = reason;
   }
   sync_failed_.store(true, std::memory_order_release);
@@ -444,10 +445,13 @@ void MessageStoreImpl::PublishWrite(int64_t new_max) {
 }
 
 void MessageStoreImpl::FillMessageIds(PutResult* r, const std::vector<int64_t>& rec_offsets) const {
-  r->offset_msg_id = EncodeOffsetMsgId(store_host_, r->wrote_offset);
-  for (size_t i = 1; i < rec_offsets.size(); ++i) {
-    r->offset_msg_id.push_back(',');
-    r->offset_msg_id += EncodeOffsetMsgId(store_host_, r->wrote_offset + rec_offsets[i]);
+  r->msg_id_len_ = EncodeOffsetMsgId(store_host_, r->wrote_offset, r->msg_id_.data());
+  if (rec_offsets.size() > 1) {
+    r->batch_msg_ids_.assign(r->msg_id_.data(), r->msg_id_len_);
+    for (size_t i = 1; i < rec_offsets.size(); ++i) {
+      r->batch_msg_ids_.push_back(',');
+      r->batch_msg_ids_ += EncodeOffsetMsgId(store_host_, r->wrote_offset + rec_offsets[i]);
+    }
   }
 }
 
@@ -489,7 +493,7 @@ absl::StatusOr<PutResult> MessageStoreImpl::Append(std::span<const MessageToStor
 
   PutResult result;
   {
-    absl::MutexLock l(&put_mu_);
+    std::unique_lock l(put_mu_);
     RS_RETURN_IF_ERROR(WritableStatus());
     RS_ASSIGN_OR_RETURN(MappedFile * f, FileForAppend(total));
     const int64_t ts = std::max(env_->NowMs(), last_store_ts_.load(std::memory_order_relaxed));
@@ -534,7 +538,7 @@ absl::StatusOr<PutResult> MessageStoreImpl::Append(std::span<const MessageToStor
   }
   puts_.fetch_add(static_cast<int64_t>(msgs.size()), std::memory_order_relaxed);
   put_bytes_.fetch_add(total, std::memory_order_relaxed);
-  if (result.offset_msg_id.empty()) FillMessageIds(&result, rec_offsets);
+  if (result.msg_id_len_ == 0) FillMessageIds(&result, rec_offsets);
   return result;
 }
 
@@ -722,14 +726,23 @@ void MessageStoreImpl::PreparerLoop() {
 // Dispatch
 
 ConsumeQueue* MessageStoreImpl::FindCq(std::string_view topic, int32_t queue_id) {
-  absl::ReaderMutexLock l(&cq_mu_);
+  std::shared_lock l(cq_mu_);
   auto it = cqs_.find(QueueKeyView{topic, queue_id});
   return it == cqs_.end() ? nullptr : it->second.get();
 }
 
 ConsumeQueue* MessageStoreImpl::FindOrCreateCq(std::string_view topic, int32_t queue_id) {
+  // Dispatcher-local cache: queues are never removed while the store is open.
+  auto cached = dispatch_cqs_.find(QueueKeyView{topic, queue_id});
+  if (cached != dispatch_cqs_.end()) return cached->second;
+  ConsumeQueue* cq = FindOrCreateCqShared(topic, queue_id);
+  dispatch_cqs_.emplace(QueueKey{std::string(topic), queue_id}, cq);
+  return cq;
+}
+
+ConsumeQueue* MessageStoreImpl::FindOrCreateCqShared(std::string_view topic, int32_t queue_id) {
   if (ConsumeQueue* cq = FindCq(topic, queue_id)) return cq;
-  absl::MutexLock l(&cq_mu_);
+  std::unique_lock l(cq_mu_);
   auto it = cqs_.find(QueueKeyView{topic, queue_id});
   if (it != cqs_.end()) return it->second.get();
   auto cq = std::make_unique<ConsumeQueue>(env_, cq_dir_, std::string(topic), queue_id,
@@ -762,8 +775,12 @@ absl::Status MessageStoreImpl::DispatchRecord(const StoredMessage& m) {
 int64_t MessageStoreImpl::DispatchSome(int64_t from, int64_t limit) {
   int64_t pos = from;
   while (pos < limit) {
-    auto f = commitlog_.FindByOffset(pos);
-    if (!f) {
+    // The dispatcher keeps the file it is reading; the shared list is consulted once per file.
+    if (!dispatch_file_ || pos < dispatch_file_->from() || pos >= dispatch_file_->end()) {
+      dispatch_file_ = commitlog_.FindByOffset(pos);
+    }
+    MappedFile* f = dispatch_file_.get();
+    if (f == nullptr) {
       // Below the minimum (retention): jump to the first file.
       auto first = commitlog_.First();
       if (first && pos < first->from()) {
@@ -1069,7 +1086,7 @@ absl::StatusOr<int64_t> MessageStoreImpl::GetEarliestStoreTime(std::string_view 
 
 std::vector<std::pair<std::string, int32_t>> MessageStoreImpl::ListQueues() {
   std::vector<std::pair<std::string, int32_t>> out;
-  absl::ReaderMutexLock l(&cq_mu_);
+  std::shared_lock l(cq_mu_);
   for (const auto& [k, cq] : cqs_) out.emplace_back(k.topic, k.queue_id);
   std::sort(out.begin(), out.end());
   return out;
@@ -1113,7 +1130,7 @@ absl::StatusOr<RawSlice> MessageStoreImpl::ReadCommitLog(PhysicalOffset from, in
 absl::StatusOr<int64_t> MessageStoreImpl::AppendReplicated(PhysicalOffset at,
                                                            std::string_view bytes) {
   RS_RETURN_IF_ERROR(WritableStatus());
-  absl::MutexLock l(&put_mu_);
+  std::unique_lock l(put_mu_);
   const int64_t max = max_offset_.load();
   if (at.value() != max) {
     return absl::FailedPreconditionError(
@@ -1220,7 +1237,7 @@ absl::Status MessageStoreImpl::FlushQueuesAndCheckpoint() {
   const int64_t logics_ts = dispatched_store_ts_.load(std::memory_order_acquire);
   std::vector<ConsumeQueue*> cqs;
   {
-    absl::ReaderMutexLock l(&cq_mu_);
+    std::shared_lock l(cq_mu_);
     for (auto& [k, cq] : cqs_) cqs.push_back(cq.get());
   }
   for (ConsumeQueue* cq : cqs) RS_RETURN_IF_ERROR(cq->Flush());
@@ -1313,7 +1330,7 @@ absl::StatusOr<int> MessageStoreImpl::RunRetention(bool force) {
   const int64_t min = commitlog_.First()->from();
   std::vector<ConsumeQueue*> cqs;
   {
-    absl::ReaderMutexLock l(&cq_mu_);
+    std::shared_lock l(cq_mu_);
     for (auto& [k, cq] : cqs_) cqs.push_back(cq.get());
   }
   for (ConsumeQueue* cq : cqs) {
@@ -1352,7 +1369,7 @@ absl::Status MessageStoreImpl::Close() {
   if (threads_.empty() && !lock_) return absl::OkStatus();  // Init failed early
   {
     // Wait for in-flight puts to leave the lock.
-    absl::MutexLock l(&put_mu_);
+    std::unique_lock l(put_mu_);
   }
   // Let the dispatcher catch up before stopping it.
   absl::Status first_error;

@@ -21,7 +21,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
+#include <shared_mutex>
 #include "commitlog/mapped_file.h"
 #include "commitlog/record.h"
 #include "consumequeue/consume_queue.h"
@@ -107,7 +108,7 @@ class MessageStoreImpl final : public MessageStore {
 
   // Write path.
   absl::StatusOr<PutResult> Append(std::span<const MessageToStore> msgs, PutCallback* async_done);
-  absl::StatusOr<MappedFile*> FileForAppend(int64_t len) ABSL_EXCLUSIVE_LOCKS_REQUIRED(put_mu_);
+  absl::StatusOr<MappedFile*> FileForAppend(int64_t len);
   absl::Status WritableStatus() const;
   void FillMessageIds(PutResult* r, const std::vector<int64_t>& rec_offsets) const;
   void PublishWrite(int64_t new_max);
@@ -124,6 +125,7 @@ class MessageStoreImpl final : public MessageStore {
   int64_t DispatchSome(int64_t from, int64_t limit);
   absl::Status DispatchRecord(const StoredMessage& m);
   ConsumeQueue* FindOrCreateCq(std::string_view topic, int32_t queue_id);
+  ConsumeQueue* FindOrCreateCqShared(std::string_view topic, int32_t queue_id);
   ConsumeQueue* FindCq(std::string_view topic, int32_t queue_id);
 
   // Flush and completion.
@@ -153,12 +155,13 @@ class MessageStoreImpl final : public MessageStore {
   std::unique_ptr<IndexService> index_;
 
   // Writer state.
-  absl::Mutex put_mu_;
-  std::shared_ptr<MappedFile> cur_file_ ABSL_GUARDED_BY(put_mu_);
-  QueueMap<int64_t> queue_table_ ABSL_GUARDED_BY(put_mu_);
-  std::atomic<int64_t> max_offset_{0};
+  std::mutex put_mu_;
+  std::shared_ptr<MappedFile> cur_file_;
+  QueueMap<int64_t> queue_table_;
+  // Read by every thread; kept apart from the writer-only fields around it.
+  alignas(64) std::atomic<int64_t> max_offset_{0};
   std::atomic<int64_t> last_store_ts_{0};
-  std::atomic<int64_t> puts_{0}, put_bytes_{0};
+  alignas(64) std::atomic<int64_t> puts_{0}, put_bytes_{0};
 
   // Preparer state.
   std::mutex prep_mu_;
@@ -180,17 +183,20 @@ class MessageStoreImpl final : public MessageStore {
   std::mutex dispatch_mu_;
   std::condition_variable dispatch_cv_;       // wakes the dispatcher
   std::condition_variable dispatch_done_cv_;  // wakes WaitForDispatch
-  std::atomic<bool> dispatcher_idle_{false};
-  std::atomic<int64_t> dispatched_offset_{0};
+  alignas(64) std::atomic<bool> dispatcher_idle_{false};
+  alignas(64) std::atomic<int64_t> dispatched_offset_{0};
   std::atomic<int64_t> dispatched_store_ts_{0};
-  absl::Mutex cq_mu_;
-  QueueMap<std::unique_ptr<ConsumeQueue>> cqs_ ABSL_GUARDED_BY(cq_mu_);
+  std::shared_mutex cq_mu_;
+  // Owned by the dispatcher (and by recovery before it starts).
+  std::shared_ptr<MappedFile> dispatch_file_;
+  QueueMap<ConsumeQueue*> dispatch_cqs_;
+  QueueMap<std::unique_ptr<ConsumeQueue>> cqs_;
 
   // Health.
   std::atomic<bool> sync_failed_{false};
   std::atomic<bool> disk_full_{false};
-  absl::Mutex health_mu_;
-  std::string not_writable_reason_ ABSL_GUARDED_BY(health_mu_);
+  std::mutex health_mu_;
+  std::string not_writable_reason_;
   std::atomic<bool> closed_{false};
   std::atomic<bool> stop_{false};
   bool last_open_abnormal_ = false;
