@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing, then builds and runs every test in two builds,
+# Debug with ASan+UBSan and Release (unit, golden, fixture compatibility, crash and fuzz-corpus
+# replay tests), and checks that the clang/libFuzzer build compiles.
+# Environment: RS_TEST_JOBS (parallel test processes, default 2).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+jobs=${RS_TEST_JOBS:-2}
+if [ ! -d ../shared/fixtures ]; then
+  echo "note: ../shared/fixtures is absent; the fixture compatibility tests will report SKIPPED"
+fi
+status=0
+for preset in asan release; do
+  echo "=== build: $preset"
+  cmake --preset "$preset" -DRS_BUILD_BENCH=$([ "$preset" = release ] && echo ON || echo OFF) >/dev/null
+  cmake --build --preset "$preset"
+  echo "=== test: $preset"
+  # ASan: the mappings are large and sparse; keep leak checking on.
+  if ! ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+      ctest --preset "$preset" -j "$jobs" --timeout 900; then
+    status=1
+  fi
+done
+echo "=== build: fuzz (clang 14 + libFuzzer)"
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz
+exit $status
