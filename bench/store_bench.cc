@@ -14,6 +14,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -36,6 +38,7 @@ struct Flags {
   int64_t count = 0;
   double seconds = 0;
   int threads = 1;
+  int inflight = 0;  // >0: PutAsync with this many puts outstanding per thread
   int64_t file_size = int64_t{1} << 30;
   std::string dir;
   bool json = false;
@@ -66,7 +69,7 @@ Flags ParseFlags(int argc, char** argv) {
       std::printf(
           "store_bench --mode=async|sync|recover|lookup|raw [--size=BYTES] [--bytes=N[kMG]]\n"
           "            [--count=N] [--seconds=S] [--threads=N] [--file-size=N[kMG]] [--dir=PATH]\n"
-          "            [--json]\n");
+          "            [--inflight=N] [--json]\n");
       std::exit(0);
     } else if (const char* v = val("--mode")) {
       f.mode = v;
@@ -80,6 +83,8 @@ Flags ParseFlags(int argc, char** argv) {
       f.seconds = std::atof(v);
     } else if (const char* v = val("--threads")) {
       f.threads = std::atoi(v);
+    } else if (const char* v = val("--inflight")) {
+      f.inflight = std::atoi(v);
     } else if (const char* v = val("--file-size")) {
       f.file_size = ParseSize(v);
     } else if (const char* v = val("--dir")) {
@@ -165,6 +170,43 @@ int RunPuts(const Flags& f, const std::string& dir, libstore::FlushMode mode) {
       for (int k = 0; k < 8; ++k) ms.push_back(Msg(f.size, t * 8 + k, 4));
       int64_t my_bytes = 0, my_msgs = 0;
       auto& lat = lats[static_cast<size_t>(t)];
+      if (f.inflight > 0) {
+        // Keep `inflight` puts outstanding; completions arrive on the store's flusher thread.
+        std::mutex mu;
+        std::condition_variable cv;
+        int outstanding = 0;
+        for (int64_t i = 0;; ++i) {
+          {
+            std::unique_lock<std::mutex> l(mu);
+            cv.wait(l, [&] { return outstanding < f.inflight; });
+            ++outstanding;
+          }
+          const auto t0 = Clock::now();
+          (*store)->PutAsync(ms[static_cast<size_t>(i & 7)],
+                             [&, t0](absl::StatusOr<libstore::PutResult> r) {
+                               std::lock_guard<std::mutex> l(mu);
+                               if (!r.ok() || r->status != libstore::PutStatus::kOk) {
+                                 failed = true;
+                               } else {
+                                 my_bytes += r->wrote_bytes;
+                                 ++my_msgs;
+                                 lat.push_back((Clock::now() - t0).count());
+                               }
+                               --outstanding;
+                               cv.notify_one();
+                             });
+          if ((i & 1023) == 0 && (failed.load() ||
+                                  (f.seconds > 0 ? Secs(Clock::now() - start) >= f.seconds
+                                                 : my_bytes >= per_thread_bytes))) {
+            break;
+          }
+        }
+        std::unique_lock<std::mutex> l(mu);
+        cv.wait(l, [&] { return outstanding == 0; });
+        msgs += my_msgs;
+        bytes += my_bytes;
+        return;
+      }
       for (int64_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
         const auto t0 = want_lat ? Clock::now() : Clock::time_point();
         auto r = (*store)->Put(ms[static_cast<size_t>(i & 7)]);
@@ -191,10 +233,10 @@ int RunPuts(const Flags& f, const std::string& dir, libstore::FlushMode mode) {
   for (auto& l : lats) all.insert(all.end(), l.begin(), l.end());
   const auto stats = (*store)->GetStats();
   char name[96];
-  std::snprintf(name, sizeof(name), "%s-%lldB-%dthr", f.mode.c_str(),
-                static_cast<long long>(f.size), f.threads);
+  std::snprintf(name, sizeof(name), "%s-%lldB-%dthr-%dinflight", f.mode.c_str(),
+                static_cast<long long>(f.size), f.threads, f.inflight > 0 ? f.inflight : 1);
   Report(f, name, static_cast<double>(msgs.load()), static_cast<double>(bytes.load()), secs,
-         want_lat ? &all : nullptr);
+         want_lat || f.inflight > 0 ? &all : nullptr);
   std::printf("  syncs %lld, dispatch behind %lld bytes at the end\n",
               static_cast<long long>(stats.syncs), static_cast<long long>(stats.dispatch_behind_bytes));
   const auto c0 = Clock::now();
