@@ -1166,8 +1166,11 @@ absl::StatusOr<int64_t> MessageStoreImpl::AppendReplicated(PhysicalOffset at,
         return absl::DataLossError(absl::StrCat("replicated blank at ", phys, " declares ", total,
                                                 " bytes, the file has ", file_left, " left"));
       }
-      recs.push_back(Rec{pos, 8, true, {}, 0, 0});
-      pos += 8;
+      // The stream carries the filler up to the file end (RocketMQ's HA ships the file's bytes
+      // as they are, and so does ReadCommitLog); wait until all of it has arrived.
+      if (avail.size() < static_cast<size_t>(total)) break;
+      recs.push_back(Rec{pos, total, true, {}, 0, 0});
+      pos += total;
       continue;
     }
     auto rec = DecodeRecord(avail.substr(0, std::min<size_t>(avail.size(), file_left)), true);
@@ -1217,13 +1220,18 @@ absl::StatusOr<int64_t> MessageStoreImpl::AppendReplicated(PhysicalOffset at,
     }
     const int64_t fpos = phys - f->from();
     RS_CHECK_EQ(fpos, f->wrote());
-    std::memcpy(f->data() + fpos, bytes.data() + r.off, static_cast<size_t>(r.len));
-    f->set_wrote(r.blank ? f->size() : fpos + r.len);
+    if (r.blank) {
+      RS_CHECK_EQ(fpos + r.len, f->size());
+      EncodeBlank(f->data() + fpos, static_cast<int32_t>(r.len));  // the filler stays as is
+    } else {
+      std::memcpy(f->data() + fpos, bytes.data() + r.off, static_cast<size_t>(r.len));
+    }
+    f->set_wrote(fpos + r.len);
     if (!r.blank) {
       if (r.next_qo >= 0) queue_table_[r.key] = r.next_qo;
       last_store_ts_.store(r.ts, std::memory_order_relaxed);
     }
-    written = r.blank ? (f->end() - max) : r.off + r.len;
+    written = r.off + r.len;
     PublishWrite(max + written);
   }
   return written;
