@@ -150,7 +150,8 @@ absl::Status ConsumeQueue::Put(int64_t queue_offset, const CqUnit& unit) {
   if (unit.physical_offset + unit.size <= max_physical_end()) return absl::OkStatus();
   int64_t cur = max_offset();
   if (queue_offset < cur) return absl::OkStatus();
-  if (files_.empty()) {
+  const bool new_queue = files_.empty();
+  if (new_queue) {
     // A queue whose first unit is not 0 (a new replica, or after retention removed every file):
     // pad the first file with blank units, as RocketMQ does.
     const int64_t byte_off = queue_offset * kCqUnitSize;
@@ -160,7 +161,7 @@ absl::Status ConsumeQueue::Put(int64_t queue_offset, const CqUnit& unit) {
     max_offset_.store(cur, std::memory_order_release);
     min_offset_.store(queue_offset, std::memory_order_release);
   }
-  if (queue_offset > cur) {
+  if (queue_offset > cur && !new_queue) {
     std::fprintf(stderr, "libstore: ConsumeQueue %s-%d: gap, expected offset %lld, got %lld; "
                  "padding with blank units\n", topic_.c_str(), queue_id_,
                  static_cast<long long>(cur), static_cast<long long>(queue_offset));

@@ -181,10 +181,7 @@ class PosixFile final : public File {
 class PosixLock final : public FileLock {
  public:
   explicit PosixLock(int fd) : fd_(fd) {}
-  ~PosixLock() override {
-    flock(fd_, LOCK_UN);
-    close(fd_);
-  }
+  ~PosixLock() override { close(fd_); }  // closing the descriptor releases the OFD lock
 
  private:
   int fd_;
@@ -259,10 +256,18 @@ class PosixEnv final : public Env {
   absl::StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
     const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return PosixError(path, errno);
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    // RocketMQ locks byte 0 with FileChannel.tryLock(0, 1, false), an fcntl record lock. An
+    // open-file-description lock on the same byte conflicts with it (flock would not), and
+    // unlike a classic fcntl lock it also conflicts with a second open in this process.
+    struct flock fl = {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 0;
+    fl.l_len = 1;
+    if (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
       const int err = errno;
       close(fd);
-      if (err == EWOULDBLOCK) {
+      if (err == EAGAIN || err == EACCES) {
         return absl::FailedPreconditionError(
             absl::StrCat(path, ": locked by another process (is a store already open here?)"));
       }

@@ -516,8 +516,10 @@ absl::StatusOr<PutResult> MessageStoreImpl::Append(std::span<const MessageToStor
     std::memcpy(f->data() + file_pos, buf.data(), static_cast<size_t>(total));
     f->set_wrote(file_pos + total);
     if (next_qo != nullptr) *next_qo += static_cast<int64_t>(msgs.size());
-    last_store_ts_.store(ts, std::memory_order_relaxed);
     PublishWrite(phys + total);
+    // After the offset, with release: a reader that loads this timestamp (acquire) and then
+    // max_offset_ sees an offset that covers the record the timestamp belongs to.
+    last_store_ts_.store(ts, std::memory_order_release);
     result.wrote_offset = PhysicalOffset(phys);
     result.wrote_bytes = total;
     result.queue_offset = QueueOffset(qo);
@@ -665,7 +667,7 @@ void MessageStoreImpl::FlusherLoop() {
         }
       }
     }
-    if (!waiters_.empty()) CompleteWaiters(false);
+    CompleteWaiters(false);  // takes waiters_mu_; an unlocked waiters_.empty() would race
   }
 }
 
@@ -1227,12 +1229,10 @@ absl::StatusOr<int64_t> MessageStoreImpl::AppendReplicated(PhysicalOffset at,
       std::memcpy(f->data() + fpos, bytes.data() + r.off, static_cast<size_t>(r.len));
     }
     f->set_wrote(fpos + r.len);
-    if (!r.blank) {
-      if (r.next_qo >= 0) queue_table_[r.key] = r.next_qo;
-      last_store_ts_.store(r.ts, std::memory_order_relaxed);
-    }
+    if (!r.blank && r.next_qo >= 0) queue_table_[r.key] = r.next_qo;
     written = r.off + r.len;
     PublishWrite(max + written);
+    if (!r.blank) last_store_ts_.store(r.ts, std::memory_order_release);
   }
   return written;
 }
@@ -1374,7 +1374,12 @@ StoreStats MessageStoreImpl::GetStats() {
 
 absl::Status MessageStoreImpl::Close() {
   if (closed_.exchange(true)) return absl::OkStatus();
-  if (threads_.empty() && !lock_) return absl::OkStatus();  // Init failed early
+  if (threads_.empty()) {
+    // Init did not finish: leave every file as it was found. The abort marker of an earlier
+    // crash must survive a failed open, and checkpoint_ may not even exist yet.
+    lock_.reset();
+    return absl::OkStatus();
+  }
   {
     // Wait for in-flight puts to leave the lock.
     std::unique_lock l(put_mu_);
