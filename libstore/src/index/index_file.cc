@@ -277,10 +277,17 @@ std::vector<int64_t> IndexService::Query(std::string_view topic, std::string_vie
 }
 
 absl::StatusOr<int64_t> IndexService::Flush() {
-  std::shared_lock l(mu_);
-  if (files_.empty()) return int64_t{0};
-  const int64_t ts = files_.back()->header().end_timestamp;
-  for (auto& f : files_) RS_RETURN_IF_ERROR(f->Flush());
+  // Only the last two files can have changed since the previous flush (a roll flushes the full
+  // file); sync them without holding the lock, so the dispatcher is never stalled by a sync.
+  std::vector<std::shared_ptr<IndexFile>> dirty;
+  int64_t ts = 0;
+  {
+    std::shared_lock l(mu_);
+    if (files_.empty()) return int64_t{0};
+    ts = files_.back()->header().end_timestamp;
+    dirty.assign(files_.size() >= 2 ? files_.end() - 2 : files_.begin(), files_.end());
+  }
+  for (auto& f : dirty) RS_RETURN_IF_ERROR(f->Flush());
   return ts;
 }
 

@@ -100,7 +100,7 @@ class IndexService {
   const int32_t slots_;
   const int32_t max_entries_;
   mutable std::shared_mutex mu_;
-  std::vector<std::unique_ptr<IndexFile>> files_;
+  std::vector<std::shared_ptr<IndexFile>> files_;
   std::string last_name_;
 };
 

@@ -68,14 +68,14 @@ void Log(const std::string& msg) { std::fprintf(stderr, "libstore: %s\n", msg.c_
 
 int64_t TagsCode(const StoredMessage& m, const std::vector<int64_t>& delays) {
   if (m.topic == kScheduleTopic) {
-    // Deliver time of a delayed message (RocketMQ computeDeliverTimestamp).
+    // Deliver time of a delayed message (RocketMQ computeDeliverTimestamp); without a usable
+    // DELAY property RocketMQ keeps the tag hash.
     auto d = FindProperty(m.properties, property::kDelay);
     int level = 0;
     if (d && absl::SimpleAtoi(AV(*d), &level) && level > 0 && !delays.empty()) {
       level = std::min<int>(level, static_cast<int>(delays.size()));
       return m.store_timestamp_ms + delays[static_cast<size_t>(level - 1)];
     }
-    return m.store_timestamp_ms + 1000;
   }
   auto tags = FindProperty(m.properties, property::kTags);
   if (!tags || tags->empty()) return 0;
@@ -465,6 +465,9 @@ absl::StatusOr<PutResult> MessageStoreImpl::Append(std::span<const MessageToStor
     RS_RETURN_IF_ERROR(ValidateForStore(m, options_.max_message_size));
     if (m.topic != first.topic || m.queue_id != first.queue_id) {
       return absl::InvalidArgumentError("a batch must target one topic and queue");
+    }
+    if (msgs.size() > 1 && (m.sys_flag & sysflag::kTransactionMask) != 0) {
+      return absl::InvalidArgumentError("transactional messages cannot be batched");
     }
     total += RecordLength(static_cast<int64_t>(m.body.size()), static_cast<int64_t>(m.topic.size()),
                           static_cast<int64_t>(m.properties.size()), m.born_host.is_v6(),
