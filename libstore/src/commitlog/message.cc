@@ -80,7 +80,8 @@ std::string Properties::Encode() const {
 }
 
 // Calls fn(key, value) for each well-formed "key\x01value" segment, as RocketMQ's
-// string2messageProperties does (segments shorter than 3 bytes or without \x01 are skipped).
+// string2messageProperties does (segments shorter than 3 bytes, without \x01, or with an empty
+// key or value are skipped: kvSepIndex > index && kvSepIndex < newIndex - 1).
 template <typename Fn>
 static void ForEachProperty(std::string_view encoded, Fn&& fn) {
   size_t start = 0;
@@ -90,7 +91,7 @@ static void ForEachProperty(std::string_view encoded, Fn&& fn) {
     const std::string_view seg = encoded.substr(start, end - start);
     if (seg.size() >= 3) {
       const size_t sep = seg.find('\x01');
-      if (sep != std::string_view::npos) {
+      if (sep != std::string_view::npos && sep > 0 && sep + 1 < seg.size()) {
         if (!fn(seg.substr(0, sep), seg.substr(sep + 1))) return;
       }
     }

@@ -166,7 +166,8 @@ absl::StatusOr<int64_t> IndexService::Load(int64_t drop_after_ts, int64_t commit
     if (f.ok()) {
       const IndexHeader h = (*f)->header();
       if ((drop_after_ts >= 0 && h.end_timestamp > drop_after_ts) ||
-          h.end_phy_offset > commitlog_end) {
+          h.end_phy_offset > commitlog_end ||
+          (h.end_phy_offset == commitlog_end && h.index_count > 1)) {
         drop = true;
       }
       if (drop) dropped_from = std::min(dropped_from, h.begin_phy_offset);

@@ -115,7 +115,9 @@ std::vector<int64_t> ParseDelayLevels(std::string_view spec) {
       default:
         return {};
     }
-    out.push_back(n * mult);
+    int64_t ms = 0;
+    if (__builtin_mul_overflow(n, mult, &ms)) return {};  // not representable: reject
+    out.push_back(ms);
   }
   return out;
 }
