@@ -584,14 +584,21 @@ TEST_F(IndexServiceTest, DeleteExpiredKeepsTheLastFile) {
   EXPECT_EQ(s->Query("T", "K8", 10, 0, INT64_MAX), (std::vector<int64_t>{800}));
 }
 
-TEST_F(IndexServiceTest, FlushReturnsTheEndTimestamp) {
-  auto s = NewService();
+// Flush returns RocketMQ's checkpoint indexMsgTimestamp: the end time of the newest *full* file.
+TEST_F(IndexServiceTest, FlushReturnsTheEndTimestampOfTheNewestFullFile) {
+  auto s = NewService();  // 4 entries per file: numbers 1..3 are used, so 3 keys fill a file
   ASSERT_OK(s->Load(-1, INT64_MAX).status());
   ASSERT_OK_AND_ASSIGN(int64_t ts, s->Flush());
   EXPECT_EQ(ts, 0);
-  BuildSingleKeyed(s.get(), 0, 5);
+  BuildSingleKeyed(s.get(), 0, 2);
   ASSERT_OK_AND_ASSIGN(ts, s->Flush());
-  EXPECT_EQ(ts, kT0 + 4000);
+  EXPECT_EQ(ts, 0);  // the only file is not full yet
+  BuildSingleKeyed(s.get(), 2, 5);
+  ASSERT_OK_AND_ASSIGN(ts, s->Flush());
+  EXPECT_EQ(ts, kT0 + 2000);  // file 1 (keys 0..2) is full; file 2 holds keys 3..4
+  BuildSingleKeyed(s.get(), 5, 6);
+  ASSERT_OK_AND_ASSIGN(ts, s->Flush());
+  EXPECT_EQ(ts, kT0 + 5000);  // file 2 (keys 3..5) is full now
 }
 
 }  // namespace

@@ -285,7 +285,15 @@ absl::StatusOr<int64_t> IndexService::Flush() {
   {
     std::shared_lock l(mu_);
     if (files_.empty()) return int64_t{0};
-    ts = files_.back()->header().end_timestamp;
+    // RocketMQ's indexMsgTimestamp: the end time of the newest *full* file. Files after it are
+    // rebuilt after a crash, and their begin time is >= this value, so recovery (ours or a
+    // broker's) re-indexes all of them.
+    for (auto it = files_.rbegin(); it != files_.rend(); ++it) {
+      if ((*it)->full()) {
+        ts = (*it)->header().end_timestamp;
+        break;
+      }
+    }
     dirty.assign(files_.size() >= 2 ? files_.end() - 2 : files_.begin(), files_.end());
   }
   for (auto& f : dirty) RS_RETURN_IF_ERROR(f->Flush());

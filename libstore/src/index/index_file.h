@@ -87,7 +87,8 @@ class IndexService {
                           int64_t store_timestamp_ms);
   std::vector<int64_t> Query(std::string_view topic, std::string_view key, size_t max_num,
                              int64_t begin_ms, int64_t end_ms) const;
-  // Flushes every file; returns the end timestamp covered by what was flushed.
+  // Syncs the files that may have changed; returns the end timestamp of the newest full file
+  // (RocketMQ's checkpoint indexMsgTimestamp), 0 when no file is full yet.
   absl::StatusOr<int64_t> Flush();
   // Deletes files whose end offset is below the CommitLog minimum (never the last).
   absl::StatusOr<int> DeleteExpired(int64_t commitlog_min);

@@ -144,12 +144,10 @@ absl::Status MessageStoreImpl::Init() {
     return absl::InvalidArgumentError(
         absl::StrCat("commitlog_file_size ", o.commitlog_file_size, " must be a multiple of 4096"));
   }
-  if (o.max_message_size <= 0 ||
-      RecordLength(o.max_message_size, 127, 32767, true, true) + kEndFileMinBlankLength >
-          o.commitlog_file_size) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("max_message_size ", o.max_message_size,
-                     " does not fit a CommitLog file of ", o.commitlog_file_size, " bytes"));
+  // A max_message_size larger than a file is accepted, as RocketMQ does; a record that cannot
+  // fit in one file is refused when it is put.
+  if (o.max_message_size <= 0) {
+    return absl::InvalidArgumentError("max_message_size must be positive");
   }
   if (o.consume_queue_units_per_file <= 0 || o.index_hash_slots <= 0 ||
       o.index_max_entries <= 1) {
@@ -475,8 +473,12 @@ absl::StatusOr<PutResult> MessageStoreImpl::Append(std::span<const MessageToStor
                           static_cast<int64_t>(m.properties.size()), m.born_host.is_v6(),
                           store_host_.is_v6());
   }
-  if (total + kEndFileMinBlankLength > options_.commitlog_file_size ||
-      (msgs.size() > 1 && total > options_.max_message_size)) {
+  if (total + kEndFileMinBlankLength > options_.commitlog_file_size) {
+    return absl::InvalidArgumentError(absl::StrCat("a record of ", total,
+                                                   " bytes cannot fit in a CommitLog file of ",
+                                                   options_.commitlog_file_size, " bytes"));
+  }
+  if (msgs.size() > 1 && total > options_.max_message_size) {
     return absl::InvalidArgumentError(
         absl::StrCat("batch of ", total, " bytes exceeds maxMessageSize ", options_.max_message_size));
   }
