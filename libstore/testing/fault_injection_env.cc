@@ -59,6 +59,12 @@ class FaultFile final : public File {
 
 absl::StatusOr<std::unique_ptr<File>> FaultInjectionEnv::OpenFile(const std::string& path,
                                                                   bool create) {
+  OpenHook hook;
+  {
+    absl::MutexLock l(&mu_);
+    hook = open_hook_;
+  }
+  if (hook) hook(path, create);
   if (create && no_space_.load() && !base_->FileExists(path)) {
     return absl::ResourceExhaustedError(absl::StrCat(path, ": No space left on device"));
   }

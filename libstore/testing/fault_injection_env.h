@@ -7,6 +7,7 @@
 #define LIBSTORE_TESTING_FAULT_INJECTION_ENV_H_
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -32,6 +33,14 @@ class FaultInjectionEnv final : public Env {
   // clears the crash flag. Call after the store was closed or abandoned.
   absl::Status DropUnsyncedData();
   int64_t sync_count() const { return syncs_.load(); }
+  // Called at the start of every OpenFile, on the opening thread (tests use it to stall one
+  // thread at a chosen point and force an interleaving). Set before the store opens; nullptr
+  // removes it.
+  using OpenHook = std::function<void(const std::string& path, bool create)>;
+  void SetOpenHook(OpenHook hook) {
+    absl::MutexLock l(&mu_);
+    open_hook_ = std::move(hook);
+  }
 
   absl::StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path, bool create) override;
   absl::Status SyncFiles(std::span<File* const> files) override { return Env::SyncFiles(files); }
@@ -78,6 +87,7 @@ class FaultInjectionEnv final : public Env {
   std::map<std::string, std::string> durable_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, bool> seen_ ABSL_GUARDED_BY(mu_);
   bool fake_space_ ABSL_GUARDED_BY(mu_) = false;
+  OpenHook open_hook_ ABSL_GUARDED_BY(mu_);
   DiskSpace space_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -108,7 +108,8 @@ absl::Status ConsumeQueue::TruncateDirty(int64_t commitlog_end) {
 }
 
 absl::StatusOr<int> ConsumeQueue::DeleteExpired(int64_t commitlog_min) {
-  tail_.reset();
+  // Runs on the retention thread: tail_ belongs to the dispatcher and is left alone (the last
+  // file is never deleted here).
   int deleted = 0;
   // Delete whole files whose last written unit points below the CommitLog minimum; never the
   // last file.

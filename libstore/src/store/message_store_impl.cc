@@ -410,6 +410,9 @@ absl::StatusOr<MappedFile*> MessageStoreImpl::FileForAppend(int64_t len) {
     std::lock_guard<std::mutex> l(prep_mu_);
     if (next_file_ && next_file_->from() == next_from) next = std::move(next_file_);
     next_file_.reset();
+    // The current file is done: a preallocation the preparer started for it must not be
+    // published (it may be a second mapping of the very file this writer creates below).
+    prep_cur_.reset();
   }
   if (!next) {
     RS_RETURN_IF_ERROR(env_->CreateDirs(commitlog_dir_));
@@ -537,10 +540,11 @@ absl::StatusOr<PutResult> MessageStoreImpl::Append(std::span<const MessageToStor
       // queued. Queued under the put lock so that waiters stay ordered by offset.
       FillMessageIds(&result, rec_offsets);
       std::lock_guard<std::mutex> wl(waiters_mu_);
-      const int32_t timeout_ms = std::max(need_flush ? options_.sync_flush_timeout_ms : 0,
-                                          need_replica ? options_.replica_timeout_ms : 0);
-      waiters_.push_back(Waiter{phys + total, env_->MonotonicMicros() + int64_t{timeout_ms} * 1000,
-                                need_flush, need_replica, result, std::move(*async_done)});
+      const int64_t now_us = env_->MonotonicMicros();
+      waiters_.push_back(Waiter{phys + total,
+                                now_us + int64_t{options_.sync_flush_timeout_ms} * 1000,
+                                now_us + int64_t{options_.replica_timeout_ms} * 1000, need_flush,
+                                need_replica, result, std::move(*async_done)});
       async_done = nullptr;
       flush_cv_.notify_one();
     }
@@ -620,7 +624,8 @@ void MessageStoreImpl::CompleteWaiters(bool expire_all) {
         ready.emplace_back(std::move(w.done),
                            absl::DataLossError("the data sync covering this message failed; "
                                                "it is not durable and the store is read-only"));
-      } else if (now >= w.deadline_us || expire_all) {
+      } else if (expire_all || ((flush_ok || now >= w.flush_deadline_us) &&
+                                (replica_ok || now >= w.replica_deadline_us))) {
         PutResult r = w.result;
         r.status = !flush_ok ? PutStatus::kFlushDiskTimeout : PutStatus::kFlushSlaveTimeout;
         ready.emplace_back(std::move(w.done), r);
@@ -715,18 +720,26 @@ void MessageStoreImpl::PreparerLoop() {
     }
     // Create the next file once the current one is half written.
     if (need_next && cur->wrote() * 2 >= cur->size()) {
-      auto next = MappedFile::Create(env_, commitlog_.PathFor(cur->end()), cur->end(),
-                                     options_.commitlog_file_size);
-      if (!next.ok()) {
-        Log("preallocate: " + next.status().ToString());
-        continue;
+      std::shared_ptr<MappedFile> created;
+      {
+        // Decide and create under the lock the writer takes to roll: a stale `cur` (the writer
+        // rolled on and may be creating that file itself, or retention deleted it) must never
+        // create or publish a file.
+        std::lock_guard<std::mutex> l(prep_mu_);
+        if (prep_cur_ != cur || next_file_) continue;
+        auto next = MappedFile::Create(env_, commitlog_.PathFor(cur->end()), cur->end(),
+                                       options_.commitlog_file_size);
+        if (!next.ok()) {
+          Log("preallocate: " + next.status().ToString());
+          continue;
+        }
+        (*next)->set_wrote(0);
+        (*next)->set_flushed(0);
+        created = *next;
+        next_file_ = created;
       }
-      (*next)->set_wrote(0);
-      (*next)->set_flushed(0);
-      absl::Status s = (*next)->PrefaultUpTo(std::min(ahead, (*next)->size()));
+      absl::Status s = created->PrefaultUpTo(std::min(ahead, created->size()));
       if (!s.ok()) Log("prefault: " + s.ToString());
-      std::lock_guard<std::mutex> l(prep_mu_);
-      if (prep_cur_ == cur) next_file_ = std::move(*next);
     }
   }
 }
@@ -1213,6 +1226,7 @@ absl::StatusOr<int64_t> MessageStoreImpl::AppendReplicated(PhysicalOffset at,
         std::lock_guard<std::mutex> pl(prep_mu_);
         if (next_file_ && next_file_->from() == from) next = std::move(next_file_);
         next_file_.reset();
+        prep_cur_.reset();  // as in FileForAppend
       }
       if (!next) {
         RS_ASSIGN_OR_RETURN(next, MappedFile::Create(env_, commitlog_.PathFor(from), from, fsize));

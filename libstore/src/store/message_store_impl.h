@@ -99,7 +99,10 @@ class MessageStoreImpl final : public MessageStore {
  private:
   struct Waiter {
     int64_t end_offset;
-    int64_t deadline_us;
+    // Each wait has its own bound (RocketMQ starts the flush and the replica request together,
+    // each with its own timeout); the put completes once both are settled.
+    int64_t flush_deadline_us;
+    int64_t replica_deadline_us;
     bool need_flush;
     bool need_replica;
     PutResult result;
