@@ -948,8 +948,9 @@ GetResult MessageStoreImpl::GetMessages(const GetRequest& req) {
     return r;
   }
   if (off > max) {
+    // RocketMQ corrects to the minimum when it is 0, otherwise to the maximum.
     r.status = GetStatus::kOffsetOverflowBadly;
-    r.next_begin_offset = QueueOffset(max);
+    r.next_begin_offset = QueueOffset(min == 0 ? 0 : max);
     return r;
   }
   bool all = req.tags.empty();
