@@ -1342,34 +1342,42 @@ absl::StatusOr<int> MessageStoreImpl::RunRetention(bool force) {
   const bool space_pressure = usage_pct >= options_.disk_max_used_space_ratio;
   const bool clean_immediately = usage_pct >= 85;
   if (!time_to_delete && !space_pressure) return 0;
-  int deleted = 0;
   const int64_t reserve_ms = int64_t{options_.file_reserved_hours} * 3600 * 1000;
   const int64_t dispatched = dispatched_offset_.load();
   const int64_t flushed = flushed_offset_.load();
-  for (;;) {
-    auto files = commitlog_.Files();
-    if (files.size() < 2) break;  // the last file is never deleted
-    const auto& f = files.front();
+  // Decide first: expired files from the oldest, stopping at the first that is not (no holes);
+  // never the last file, never data not yet dispatched or flushed.
+  auto files = commitlog_.Files();
+  size_t doomed = 0;
+  while (doomed + 1 < files.size()) {
+    const auto& f = files[doomed];
     if (f->end() > dispatched || f->end() > flushed) break;
     RS_ASSIGN_OR_RETURN(int64_t mtime, env_->FileModifiedMs(f->path()));
-    if (mtime + reserve_ms > now && !clean_immediately) break;  // oldest first, no holes
-    RS_RETURN_IF_ERROR(commitlog_.DeleteFirst());
-    ++deleted;
+    if (mtime + reserve_ms > now && !clean_immediately) break;
+    ++doomed;
   }
-  if (deleted == 0) return 0;
-  const int64_t min = commitlog_.First()->from();
+  if (doomed == 0) return 0;
+  // Then move the queues' and the index's minimums past those files, so that no reader is ever
+  // handed a unit that points into a deleted file, and only then delete the files.
+  const int64_t new_min = files[doomed]->from();
+  int deleted = 0;
   std::vector<ConsumeQueue*> cqs;
   {
     std::shared_lock l(cq_mu_);
     for (auto& [k, cq] : cqs_) cqs.push_back(cq.get());
   }
   for (ConsumeQueue* cq : cqs) {
-    RS_ASSIGN_OR_RETURN(int n, cq->DeleteExpired(min));
+    RS_ASSIGN_OR_RETURN(int n, cq->DeleteExpired(new_min));
     deleted += n;
   }
   if (index_) {
-    RS_ASSIGN_OR_RETURN(int n, index_->DeleteExpired(min));
+    RS_ASSIGN_OR_RETURN(int n, index_->DeleteExpired(new_min));
     deleted += n;
+  }
+  for (size_t i = 0; i < doomed; ++i) {
+    RS_CHECK_EQ(commitlog_.First()->from(), files[i]->from());
+    RS_RETURN_IF_ERROR(commitlog_.DeleteFirst());
+    ++deleted;
   }
   return deleted;
 }
