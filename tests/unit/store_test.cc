@@ -117,8 +117,8 @@ TEST(StoreTest, GetMessagesStatuses) {
   r = store->GetMessages(Req("T", 2, 9));
   EXPECT_EQ(r.status, GetStatus::kOffsetOverflowBadly);
   EXPECT_TRUE(r.messages.empty());
-  // RocketMQ corrects to min when min == 0 (as here), else to max.
-  EXPECT_EQ(r.next_begin_offset.value(), 0);
+  // Corrected to max (RocketMQ 4.9.7 / 5.x; ../shared/specs/rocketmq-store.md 3.3).
+  EXPECT_EQ(r.next_begin_offset.value(), 5);
 
   r = store->GetMessages(Req("T", 2, 1));
   ASSERT_EQ(r.status, GetStatus::kFound);

@@ -948,9 +948,10 @@ GetResult MessageStoreImpl::GetMessages(const GetRequest& req) {
     return r;
   }
   if (off > max) {
-    // RocketMQ corrects to the minimum when it is 0, otherwise to the maximum.
+    // Corrected to the maximum, as RocketMQ 4.9.7 and 5.x do (older 4.x releases corrected to
+    // the minimum when it was 0).
     r.status = GetStatus::kOffsetOverflowBadly;
-    r.next_begin_offset = QueueOffset(min == 0 ? 0 : max);
+    r.next_begin_offset = QueueOffset(max);
     return r;
   }
   bool all = req.tags.empty();
