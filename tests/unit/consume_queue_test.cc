@@ -196,20 +196,34 @@ TEST_F(ConsumeQueueTest, GapIsPaddedWithBlankUnits) {
   auto q = NewQueue();
   ASSERT_OK(q->Load());
   PutRange(q.get(), 0, 2);
-  ASSERT_OK(q->Put(13, UnitFor(13)));  // 2..12 missing, crossing into the second file
-  EXPECT_EQ(q->max_offset(), 14);
+  ASSERT_OK(q->Put(11, UnitFor(11)));  // 2..10 missing, crossing into the second file
+  EXPECT_EQ(q->max_offset(), 12);
   const CqUnit blank{0, INT_MAX, 0};
-  for (int64_t i = 2; i < 13; ++i) ExpectUnit(*q, i, blank);
-  ExpectUnit(*q, 13, UnitFor(13));
+  for (int64_t i = 2; i < 11; ++i) ExpectUnit(*q, i, blank);
+  ExpectUnit(*q, 11, UnitFor(11));
   ExpectUnit(*q, 1, UnitFor(1));
   EXPECT_EQ(ListQueueDir().size(), 2u);
   // Blank units are valid for recovery: everything survives a reopen.
   q.reset();
   q = Reopen();
-  EXPECT_EQ(q->max_offset(), 14);
+  EXPECT_EQ(q->max_offset(), 12);
   EXPECT_EQ(q->min_offset(), 0);
-  ExpectUnit(*q, 13, UnitFor(13));
+  ExpectUnit(*q, 11, UnitFor(11));
   ExpectUnit(*q, 7, blank);
+}
+
+// A queue offset more than one file past the end can only come from a corrupt record (the
+// field is not covered by the body CRC): it is left out instead of padding without bound.
+TEST_F(ConsumeQueueTest, JumpBeyondOneFileIsRefused) {
+  auto q = NewQueue();
+  ASSERT_OK(q->Load());
+  PutRange(q.get(), 0, 2);
+  ASSERT_OK(q->Put(13, UnitFor(13)));  // 11 past the end, the file holds 10
+  EXPECT_EQ(q->max_offset(), 2);
+  EXPECT_EQ(ListQueueDir().size(), 1u);
+  ASSERT_OK(q->Put(2, UnitFor(2)));  // the queue goes on normally
+  EXPECT_EQ(q->max_offset(), 3);
+  ExpectUnit(*q, 2, UnitFor(2));
 }
 
 TEST_F(ConsumeQueueTest, FirstFileAtNonZeroOffsetIsPaddedWithBlanks) {

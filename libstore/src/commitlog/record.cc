@@ -16,11 +16,25 @@ int64_t RecordLength(int64_t body_len, int64_t topic_len, int64_t properties_len
          8 + 4 + body_len + 1 + topic_len + 2 + properties_len;
 }
 
+bool IsLegalTopic(std::string_view topic) {
+  if (topic.empty() || topic.size() > static_cast<size_t>(kMaxTopicLengthV1)) return false;
+  for (char c : topic) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '%' || c == '|' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 absl::Status ValidateForStore(const MessageToStore& msg, int32_t max_message_size) {
   if (msg.topic.empty()) return absl::InvalidArgumentError("topic is empty");
   if (msg.topic.size() > static_cast<size_t>(kMaxTopicLengthV1)) {
     return absl::InvalidArgumentError(
         absl::StrCat("topic is ", msg.topic.size(), " bytes; at most 127 are allowed"));
+  }
+  if (!IsLegalTopic(msg.topic)) {
+    return absl::InvalidArgumentError(
+        "topic may only contain the characters %|a-zA-Z0-9_- (RocketMQ's TopicValidator)");
   }
   if (msg.queue_id < 0) return absl::InvalidArgumentError("queue id is negative");
   if (msg.body.size() > static_cast<size_t>(max_message_size)) {

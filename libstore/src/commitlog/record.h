@@ -29,6 +29,10 @@ int64_t RecordLength(int64_t body_len, int64_t topic_len, int64_t properties_len
                      bool store_v6);
 inline int StoreTimestampPos(bool born_v6) { return kBornHostPos + (born_v6 ? 20 : 8); }
 
+// RocketMQ's TopicValidator: 1..127 characters of [%|a-zA-Z0-9_-]. Topics name ConsumeQueue
+// directories, so anything else ('/', "..", NUL) must never reach a path.
+bool IsLegalTopic(std::string_view topic);
+
 // Validates a message for storing; InvalidArgument names the offending field.
 absl::Status ValidateForStore(const MessageToStore& msg, int32_t max_message_size);
 

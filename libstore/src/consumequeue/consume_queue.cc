@@ -27,11 +27,11 @@ CqUnit DecodeCqUnit(const char* p) {
 
 ConsumeQueue::ConsumeQueue(Env* env, const std::string& cq_root, std::string topic,
                            int32_t queue_id, int64_t units_per_file)
-    : env_(env),
-      topic_(std::move(topic)),
+    : topic_(std::move(topic)),
       queue_id_(queue_id),
       units_per_file_(units_per_file),
-      files_(env, absl::StrCat(cq_root, "/", topic_, "/", queue_id), units_per_file * kCqUnitSize) {}
+      files_(env, absl::StrCat(cq_root, "/", topic_, "/", queue_id), units_per_file * kCqUnitSize) {
+}
 
 absl::Status ConsumeQueue::Load() { return files_.Load(); }
 
@@ -86,7 +86,9 @@ absl::Status ConsumeQueue::TruncateDirty(int64_t commitlog_end) {
   while (new_max > min_offset()) {
     CqUnit u;
     if (!Read(new_max - 1, &u)) break;
-    if (!u.blank() && u.physical_offset + u.size > commitlog_end) {
+    // Units in files before the ones Recover scanned were never validated: an invalid one is
+    // as dirty as one past the end (and its end may not even be computable).
+    if (!u.blank() && (!u.valid() || u.physical_offset + u.size > commitlog_end)) {
       --new_max;
       continue;
     }
@@ -152,6 +154,20 @@ absl::Status ConsumeQueue::Put(int64_t queue_offset, const CqUnit& unit) {
   int64_t cur = max_offset();
   if (queue_offset < cur) return absl::OkStatus();
   const bool new_queue = files_.empty();
+  // QUEUEOFFSET is not covered by the body CRC. An offset whose byte position does not fit an
+  // int64, or that jumps more than one file past a non-empty queue's end (the writer assigns
+  // offsets densely; only a new queue's first file is padded), is corrupt: leave the unit out
+  // rather than pad the queue with up to 2^63 blank units. The next record then finds a
+  // one-unit gap, padded as usual.
+  if (queue_offset > INT64_MAX / kCqUnitSize - units_per_file_ ||
+      (!new_queue && queue_offset - cur > units_per_file_)) {
+    std::fprintf(stderr,
+                 "libstore: ConsumeQueue %s-%d: [BUG] the record at %lld claims queue offset "
+                 "%lld but the queue ends at %lld; not added to the queue\n",
+                 topic_.c_str(), queue_id_, static_cast<long long>(unit.physical_offset),
+                 static_cast<long long>(queue_offset), static_cast<long long>(cur));
+    return absl::OkStatus();
+  }
   if (new_queue) {
     // A queue whose first unit is not 0 (a new replica, or after retention removed every file):
     // pad the first file with blank units, as RocketMQ does.
@@ -163,9 +179,11 @@ absl::Status ConsumeQueue::Put(int64_t queue_offset, const CqUnit& unit) {
     min_offset_.store(queue_offset, std::memory_order_release);
   }
   if (queue_offset > cur && !new_queue) {
-    std::fprintf(stderr, "libstore: ConsumeQueue %s-%d: gap, expected offset %lld, got %lld; "
-                 "padding with blank units\n", topic_.c_str(), queue_id_,
-                 static_cast<long long>(cur), static_cast<long long>(queue_offset));
+    std::fprintf(stderr,
+                 "libstore: ConsumeQueue %s-%d: gap, expected offset %lld, got %lld; "
+                 "padding with blank units\n",
+                 topic_.c_str(), queue_id_, static_cast<long long>(cur),
+                 static_cast<long long>(queue_offset));
   }
   const CqUnit blank{0, 0x7FFFFFFF, 0};
   while (cur <= queue_offset) {

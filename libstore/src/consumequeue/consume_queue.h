@@ -25,8 +25,11 @@ struct CqUnit {
   int32_t size = 0;
   int64_t tags_code = 0;
   // RocketMQ's validity rule: offset >= 0 && size > 0. Blank fillers (0, INT_MAX, 0) are valid
-  // units that point at nothing.
-  bool valid() const { return physical_offset >= 0 && size > 0; }
+  // units that point at nothing. A unit whose end (offset + size) does not fit an int64 can
+  // only come from a corrupt file and is never valid.
+  bool valid() const {
+    return physical_offset >= 0 && size > 0 && physical_offset <= INT64_MAX - size;
+  }
   bool blank() const { return physical_offset == 0 && size == 0x7FFFFFFF && tags_code == 0; }
 };
 
@@ -72,7 +75,6 @@ class ConsumeQueue {
  private:
   absl::Status EnsureFileFor(int64_t byte_offset);
 
-  Env* const env_;
   const std::string topic_;
   const int32_t queue_id_;
   const int64_t units_per_file_;

@@ -84,7 +84,7 @@ bool IndexFile::Put(std::string_view key, int64_t phy_offset, int64_t store_time
   int32_t prev = GetBEI32(slot_p);
   if (prev <= 0 || prev > h.index_count) prev = 0;
   int64_t diff = 0;
-  if (h.begin_timestamp > 0) diff = (store_timestamp_ms - h.begin_timestamp) / 1000;
+  if (h.begin_timestamp > 0) diff = JavaSub(store_timestamp_ms, h.begin_timestamp) / 1000;
   diff = std::clamp<int64_t>(diff, 0, INT_MAX);
   char* e = base + kIndexHeaderSize + int64_t{slots_} * kIndexSlotSize +
             int64_t{h.index_count} * kIndexEntrySize;
@@ -121,7 +121,7 @@ void IndexFile::Select(std::string_view key, size_t max_num, int64_t begin_ms, i
     const int64_t phy = GetBEI64(e + 4);
     const int64_t diff = GetBEI32(e + 12);
     const int32_t prev = GetBEI32(e + 16);
-    const int64_t ts = h.begin_timestamp + diff * 1000;
+    const int64_t ts = JavaAdd(h.begin_timestamp, diff * 1000);
     if (ts < begin_ms) break;
     if (hash == key_hash && ts <= end_ms) out->push_back(phy);
     if (prev <= 0 || prev >= h.index_count || prev == cur) break;

@@ -9,7 +9,8 @@
 namespace libstore::internal {
 
 int64_t CheckpointData::MinTimestamp() const {
-  return std::max<int64_t>(0, std::min(physic_msg_timestamp, logics_msg_timestamp) - 3000);
+  const int64_t min = std::min(physic_msg_timestamp, logics_msg_timestamp);
+  return min < 3000 ? 0 : min - 3000;
 }
 
 int64_t CheckpointData::MinTimestampIndex() const {

@@ -74,7 +74,7 @@ int64_t TagsCode(const StoredMessage& m, const std::vector<int64_t>& delays) {
     int level = 0;
     if (d && absl::SimpleAtoi(AV(*d), &level) && level > 0 && !delays.empty()) {
       level = std::min<int>(level, static_cast<int>(delays.size()));
-      return m.store_timestamp_ms + delays[static_cast<size_t>(level - 1)];
+      return JavaAdd(m.store_timestamp_ms, delays[static_cast<size_t>(level - 1)]);
     }
   }
   auto tags = FindProperty(m.properties, property::kTags);
@@ -776,7 +776,13 @@ ConsumeQueue* MessageStoreImpl::FindOrCreateCqShared(std::string_view topic, int
 
 absl::Status MessageStoreImpl::DispatchRecord(const StoredMessage& m) {
   const int32_t tx = m.sys_flag & sysflag::kTransactionMask;
-  if (tx == sysflag::kTransactionNotType || tx == sysflag::kTransactionCommit) {
+  if ((tx == sysflag::kTransactionNotType || tx == sysflag::kTransactionCommit) &&
+      (!IsLegalTopic(m.topic) || m.queue_id < 0)) {
+    // Only a corrupt record (these fields are not covered by the body CRC) gets here: the store
+    // never writes one. Its topic must not become a directory name.
+    Log(absl::StrCat("[BUG] the record at ", m.physical_offset.value(),
+                     " has an illegal topic or queue id ", m.queue_id, "; not added to a queue"));
+  } else if (tx == sysflag::kTransactionNotType || tx == sysflag::kTransactionCommit) {
     ConsumeQueue* cq = FindOrCreateCq(m.topic, m.queue_id);
     CqUnit u{m.physical_offset.value(), m.store_size, TagsCode(m, delay_levels_ms_)};
     RS_RETURN_IF_ERROR(cq->Put(m.queue_offset.value(), u));
@@ -1209,6 +1215,11 @@ absl::StatusOr<int64_t> MessageStoreImpl::AppendReplicated(PhysicalOffset at,
     if (m.physical_offset.value() != phys || rec->size + kEndFileMinBlankLength > file_left) {
       return absl::DataLossError(absl::StrCat("replicated record at ", phys,
                                               " claims offset ", m.physical_offset.value()));
+    }
+    if (!IsLegalTopic(m.topic) || m.queue_id < 0 || m.queue_offset.value() < 0 ||
+        m.queue_offset.value() == INT64_MAX) {
+      return absl::DataLossError(absl::StrCat("replicated record at ", phys,
+                                              " has an illegal topic, queue id or queue offset"));
     }
     const int32_t tx = m.sys_flag & sysflag::kTransactionMask;
     const bool counted = tx == sysflag::kTransactionNotType || tx == sysflag::kTransactionCommit;

@@ -37,6 +37,14 @@ inline uint64_t GetBE64(const char* p) {
   return __builtin_bswap64(v);
 }
 inline int32_t GetBEI32(const char* p) { return static_cast<int32_t>(GetBE32(p)); }
+// Java long arithmetic: wraps on overflow. For sums of values read from disk, where RocketMQ's
+// result is defined (and C++'s would not be).
+inline int64_t JavaAdd(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+}
+inline int64_t JavaSub(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
+}
 inline int64_t GetBEI64(const char* p) { return static_cast<int64_t>(GetBE64(p)); }
 
 inline void AppendBE16(std::string* s, uint16_t v) {
