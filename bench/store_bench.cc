@@ -14,12 +14,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -48,10 +48,20 @@ int64_t ParseSize(const std::string& v) {
   char* end = nullptr;
   double d = std::strtod(v.c_str(), &end);
   switch (*end) {
-    case 'k': case 'K': d *= 1024; break;
-    case 'm': case 'M': d *= 1024 * 1024; break;
-    case 'g': case 'G': d *= 1024.0 * 1024 * 1024; break;
-    default: break;
+    case 'k':
+    case 'K':
+      d *= 1024;
+      break;
+    case 'm':
+    case 'M':
+      d *= 1024 * 1024;
+      break;
+    case 'g':
+    case 'G':
+      d *= 1024.0 * 1024 * 1024;
+      break;
+    default:
+      break;
   }
   return static_cast<int64_t>(d);
 }
@@ -118,9 +128,10 @@ void Report(const Flags& f, const std::string& name, double msgs, double bytes, 
   std::printf("%-28s %12.0f msg/s %10.1f MB/s  (%.0f msgs, %.2f GB, %.2f s)%s\n", name.c_str(),
               msgs / secs, bytes / secs / 1e6, msgs, bytes / 1e9, secs, lat.c_str());
   if (f.json) {
-    std::printf("{\"bench\":\"%s\",\"msgs_per_s\":%.0f,\"mb_per_s\":%.1f,\"msgs\":%.0f,"
-                "\"seconds\":%.3f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f}\n",
-                name.c_str(), msgs / secs, bytes / secs / 1e6, msgs, secs, p50, p99, p999);
+    std::printf(
+        "{\"bench\":\"%s\",\"msgs_per_s\":%.0f,\"mb_per_s\":%.1f,\"msgs\":%.0f,"
+        "\"seconds\":%.3f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f}\n",
+        name.c_str(), msgs / secs, bytes / secs / 1e6, msgs, secs, p50, p99, p999);
   }
   std::fflush(stdout);
 }
@@ -195,9 +206,9 @@ int RunPuts(const Flags& f, const std::string& dir, libstore::FlushMode mode) {
                                --outstanding;
                                cv.notify_one();
                              });
-          if ((i & 1023) == 0 && (failed.load() ||
-                                  (f.seconds > 0 ? Secs(Clock::now() - start) >= f.seconds
-                                                 : my_bytes >= per_thread_bytes))) {
+          if ((i & 1023) == 0 &&
+              (failed.load() || (f.seconds > 0 ? Secs(Clock::now() - start) >= f.seconds
+                                               : my_bytes >= per_thread_bytes))) {
             break;
           }
         }
@@ -219,7 +230,9 @@ int RunPuts(const Flags& f, const std::string& dir, libstore::FlushMode mode) {
         my_bytes += r->wrote_bytes;
         ++my_msgs;
         if ((my_msgs & 1023) == 0) {
-          if (f.seconds > 0 ? Secs(Clock::now() - start) >= f.seconds : my_bytes >= per_thread_bytes) break;
+          if (f.seconds > 0 ? Secs(Clock::now() - start) >= f.seconds
+                            : my_bytes >= per_thread_bytes)
+            break;
           if (f.count > 0 && my_msgs * f.threads >= f.count) break;
         }
       }
@@ -238,7 +251,8 @@ int RunPuts(const Flags& f, const std::string& dir, libstore::FlushMode mode) {
   Report(f, name, static_cast<double>(msgs.load()), static_cast<double>(bytes.load()), secs,
          want_lat || f.inflight > 0 ? &all : nullptr);
   std::printf("  syncs %lld, dispatch behind %lld bytes at the end\n",
-              static_cast<long long>(stats.syncs), static_cast<long long>(stats.dispatch_behind_bytes));
+              static_cast<long long>(stats.syncs),
+              static_cast<long long>(stats.dispatch_behind_bytes));
   const auto c0 = Clock::now();
   auto s = (*store)->Close();
   std::printf("  close (flush + dispatch drain) %.2f s\n", Secs(Clock::now() - c0));
@@ -254,8 +268,16 @@ int RunRecover(const Flags& f, const std::string& dir) {
   }
   // Make the next open an abnormal one that verifies everything: abort marker present and a
   // zeroed checkpoint (so recovery starts at the first file).
-  { int fd = open((dir + "/abort").c_str(), O_CREAT | O_WRONLY, 0644); close(fd); }
-  { int fd = open((dir + "/checkpoint").c_str(), O_WRONLY); char z[24] = {0}; (void)!pwrite(fd, z, 24, 0); close(fd); }
+  {
+    int fd = open((dir + "/abort").c_str(), O_CREAT | O_WRONLY, 0644);
+    close(fd);
+  }
+  {
+    int fd = open((dir + "/checkpoint").c_str(), O_WRONLY);
+    char z[24] = {0};
+    (void)!pwrite(fd, z, 24, 0);
+    close(fd);
+  }
   // Drop the page cache? Not possible without root privileges in general; figures are for a warm
   // cache, which is the process-crash case.
   const auto t0 = Clock::now();

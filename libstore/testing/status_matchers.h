@@ -10,21 +10,21 @@
 #define RS_TEST_CONCAT_INNER(a, b) a##b
 #define RS_TEST_CONCAT(a, b) RS_TEST_CONCAT_INNER(a, b)
 
-#define ASSERT_OK(expr)                                   \
-  do {                                                    \
+#define ASSERT_OK(expr)                                               \
+  do {                                                                \
     const ::absl::Status rs_s_ = ::libstore::testing::ToStatus(expr); \
-    ASSERT_TRUE(rs_s_.ok()) << #expr << ": " << rs_s_;    \
+    ASSERT_TRUE(rs_s_.ok()) << #expr << ": " << rs_s_;                \
   } while (0)
-#define EXPECT_OK(expr)                                   \
-  do {                                                    \
+#define EXPECT_OK(expr)                                               \
+  do {                                                                \
     const ::absl::Status rs_s_ = ::libstore::testing::ToStatus(expr); \
-    EXPECT_TRUE(rs_s_.ok()) << #expr << ": " << rs_s_;    \
+    EXPECT_TRUE(rs_s_.ok()) << #expr << ": " << rs_s_;                \
   } while (0)
 #define ASSERT_OK_AND_ASSIGN(lhs, expr) \
   ASSERT_OK_AND_ASSIGN_IMPL(RS_TEST_CONCAT(rs_sor_, __LINE__), lhs, expr)
-#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr)                  \
-  auto tmp = (expr);                                               \
-  ASSERT_TRUE(tmp.ok()) << #expr << ": " << tmp.status();          \
+#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr)         \
+  auto tmp = (expr);                                      \
+  ASSERT_TRUE(tmp.ok()) << #expr << ": " << tmp.status(); \
   lhs = std::move(tmp).value()
 
 namespace libstore::testing {

@@ -1,15 +1,16 @@
 // Test helpers; see test_util.h.
 #include "testing/test_util.h"
 
-#include <filesystem>
 #include <cstdlib>
+#include <filesystem>
 #include <system_error>
 
 namespace libstore::testing {
 
 TempDir::TempDir(const std::string& prefix) {
   const char* base = std::getenv("TMPDIR");
-  std::string tmpl = std::string(base != nullptr && *base ? base : "/tmp") + "/" + prefix + ".XXXXXX";
+  std::string tmpl =
+      std::string(base != nullptr && *base ? base : "/tmp") + "/" + prefix + ".XXXXXX";
   char* p = mkdtemp(tmpl.data());
   path_ = p != nullptr ? std::string(p) : std::string();
 }

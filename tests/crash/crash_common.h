@@ -31,8 +31,8 @@ inline constexpr const char* kTopics[] = {"CrashA", "CrashB"};
 
 // Body of message (gen, thread, seq): deterministic, 1..3000 bytes.
 inline std::string Body(uint32_t gen, uint32_t thread, uint32_t seq) {
-  std::string head = "g" + std::to_string(gen) + "-t" + std::to_string(thread) + "-s" +
-                     std::to_string(seq) + ":";
+  std::string head =
+      "g" + std::to_string(gen) + "-t" + std::to_string(thread) + "-s" + std::to_string(seq) + ":";
   uint32_t x = gen * 2654435761u ^ thread * 40503u ^ seq * 2246822519u;
   x ^= x >> 13;
   const size_t len = 1 + x % 3000;

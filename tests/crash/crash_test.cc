@@ -8,6 +8,7 @@
 //     QUEUEOFFSET is the unit's position (queue offsets dense), and keys are found by the index.
 // Bounded: RS_CRASH_ITERATIONS (default 25) kills and RS_CRASH_SECONDS (default 60) seconds.
 // tests/crash/soak.sh runs it much longer.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,8 +20,6 @@
 #include <random>
 #include <sstream>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "commitlog/record.h"
 #include "libstore/message_store.h"

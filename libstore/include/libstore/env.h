@@ -79,8 +79,7 @@ class Env {
   // The process-wide POSIX + io_uring Env. Never destroyed.
   static Env* Default();
 
-  virtual absl::StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
-                                                         bool create) = 0;
+  virtual absl::StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path, bool create) = 0;
   // Syncs several files with one io_uring submission; returns the first error.
   virtual absl::Status SyncFiles(std::span<File* const> files);
   virtual absl::Status CreateDirs(const std::string& path) = 0;

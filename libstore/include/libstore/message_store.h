@@ -60,14 +60,14 @@ using PutCallback = std::function<void(absl::StatusOr<PutResult>)>;
 // RocketMQ's GetMessageStatus.
 enum class GetStatus {
   kFound,
-  kNoMatchedMessage,      // the scanned window held nothing matching the filter
-  kMessageWasRemoving,    // units point below the CommitLog minimum (retention ran)
-  kOffsetFoundNull,       // no unit readable at the offset
-  kOffsetOverflowBadly,   // offset > max
-  kOffsetOverflowOne,     // offset == max: nothing new yet
-  kOffsetTooSmall,        // offset < min: out of range, next_begin_offset = min
-  kNoMatchedLogicQueue,   // no such queue
-  kNoMessageInQueue,      // the queue is empty
+  kNoMatchedMessage,     // the scanned window held nothing matching the filter
+  kMessageWasRemoving,   // units point below the CommitLog minimum (retention ran)
+  kOffsetFoundNull,      // no unit readable at the offset
+  kOffsetOverflowBadly,  // offset > max
+  kOffsetOverflowOne,    // offset == max: nothing new yet
+  kOffsetTooSmall,       // offset < min: out of range, next_begin_offset = min
+  kNoMatchedLogicQueue,  // no such queue
+  kNoMessageInQueue,     // the queue is empty
 };
 const char* GetStatusName(GetStatus s);
 
@@ -100,16 +100,16 @@ struct RawSlice {
 
 struct StoreStats {
   PhysicalOffset commitlog_min_offset;
-  PhysicalOffset commitlog_max_offset;     // end of the last record written
-  PhysicalOffset commitlog_flushed_offset; // end of the data known durable
-  PhysicalOffset dispatched_offset;        // end of the data in ConsumeQueues and index
+  PhysicalOffset commitlog_max_offset;      // end of the last record written
+  PhysicalOffset commitlog_flushed_offset;  // end of the data known durable
+  PhysicalOffset dispatched_offset;         // end of the data in ConsumeQueues and index
   int64_t dispatch_behind_bytes = 0;
   PhysicalOffset replica_confirmed_offset;
   bool writable = true;
   std::string not_writable_reason;
   int64_t puts = 0;
   int64_t put_bytes = 0;
-  int64_t syncs = 0;  // data syncs issued by the flusher
+  int64_t syncs = 0;          // data syncs issued by the flusher
   std::string recovery_note;  // what the last Open found at the CommitLog tail
   bool last_open_was_abnormal = false;
 };

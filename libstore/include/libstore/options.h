@@ -78,7 +78,6 @@ struct StoreOptions {
 
   // Store host written into every record and used for offsetMsgId ("ip:port", IPv4 or IPv6).
   std::string store_host = "127.0.0.1:10911";
-
 };
 
 }  // namespace libstore

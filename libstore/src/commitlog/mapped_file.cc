@@ -49,8 +49,8 @@ absl::Status MappedFile::PrefaultUpTo(int64_t pos) {
   pos = std::min(pos, size_);
   const int64_t cur = prefaulted();
   if (pos <= cur) return absl::OkStatus();
-  RS_RETURN_IF_ERROR(file_->Prefault(region_, static_cast<uint64_t>(cur),
-                                     static_cast<uint64_t>(pos - cur)));
+  RS_RETURN_IF_ERROR(
+      file_->Prefault(region_, static_cast<uint64_t>(cur), static_cast<uint64_t>(pos - cur)));
   prefaulted_.store(pos, std::memory_order_relaxed);
   return absl::OkStatus();
 }
@@ -90,8 +90,7 @@ absl::Status MappedFileQueue::Load() {
     if (!files.empty() && files.back()->end() != found[i].first) {
       return absl::DataLossError(absl::StrCat(path, ": gap after ", files.back()->path()));
     }
-    RS_ASSIGN_OR_RETURN(auto mf,
-                        MappedFile::OpenExisting(env_, path, found[i].first, file_size_));
+    RS_ASSIGN_OR_RETURN(auto mf, MappedFile::OpenExisting(env_, path, found[i].first, file_size_));
     files.push_back(std::move(mf));
   }
   std::unique_lock l(mu_);

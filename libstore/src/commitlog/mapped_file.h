@@ -11,12 +11,12 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include <mutex>
-#include <shared_mutex>
 #include "libstore/env.h"
 #include "libstore/message.h"
 
@@ -29,8 +29,7 @@ class MappedFile final : public FileRef {
                                                             int64_t from_offset, int64_t size);
   // Maps an existing file whose length must be `size`; every position starts at `size`
   // (recovery sets the real ones).
-  static absl::StatusOr<std::shared_ptr<MappedFile>> OpenExisting(Env* env,
-                                                                  const std::string& path,
+  static absl::StatusOr<std::shared_ptr<MappedFile>> OpenExisting(Env* env, const std::string& path,
                                                                   int64_t from_offset,
                                                                   int64_t size);
 

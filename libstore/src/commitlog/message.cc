@@ -1,4 +1,6 @@
 // HostAddress, Properties and offsetMsgId helpers of the public message.h.
+#include "libstore/message.h"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -6,7 +8,6 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "libstore/message.h"
 #include "util/check.h"
 #include "util/coding.h"
 
@@ -15,12 +16,14 @@ namespace libstore {
 absl::StatusOr<HostAddress> HostAddress::Parse(std::string_view text) {
   const size_t colon = text.rfind(':');
   if (colon == std::string_view::npos) {
-    return absl::InvalidArgumentError(absl::StrCat("address '", internal::AV(text), "' has no port"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("address '", internal::AV(text), "' has no port"));
   }
   std::string host(text.substr(0, colon));
   int port = 0;
   if (!absl::SimpleAtoi(internal::AV(text.substr(colon + 1)), &port) || port < 0 || port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("address '", internal::AV(text), "' has a bad port"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("address '", internal::AV(text), "' has a bad port"));
   }
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
@@ -33,7 +36,8 @@ absl::StatusOr<HostAddress> HostAddress::Parse(std::string_view text) {
   } else if (inet_pton(AF_INET6, host.c_str(), buf) == 1) {
     out.ip_bytes.assign(reinterpret_cast<char*>(buf), 16);
   } else {
-    return absl::InvalidArgumentError(absl::StrCat("address '", internal::AV(text), "' is not an IP address"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("address '", internal::AV(text), "' is not an IP address"));
   }
   return out;
 }

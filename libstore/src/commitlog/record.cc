@@ -12,8 +12,8 @@ namespace libstore::internal {
 
 int64_t RecordLength(int64_t body_len, int64_t topic_len, int64_t properties_len, bool born_v6,
                      bool store_v6) {
-  return 4 + 4 + 4 + 4 + 4 + 8 + 8 + 4 + 8 + (born_v6 ? 20 : 8) + 8 + (store_v6 ? 20 : 8) + 4 +
-         8 + 4 + body_len + 1 + topic_len + 2 + properties_len;
+  return 4 + 4 + 4 + 4 + 4 + 8 + 8 + 4 + 8 + (born_v6 ? 20 : 8) + 8 + (store_v6 ? 20 : 8) + 4 + 8 +
+         4 + body_len + 1 + topic_len + 2 + properties_len;
 }
 
 bool IsLegalTopic(std::string_view topic) {
@@ -38,8 +38,8 @@ absl::Status ValidateForStore(const MessageToStore& msg, int32_t max_message_siz
   }
   if (msg.queue_id < 0) return absl::InvalidArgumentError("queue id is negative");
   if (msg.body.size() > static_cast<size_t>(max_message_size)) {
-    return absl::InvalidArgumentError(absl::StrCat("body is ", msg.body.size(),
-                                                   " bytes; maxMessageSize is ", max_message_size));
+    return absl::InvalidArgumentError(
+        absl::StrCat("body is ", msg.body.size(), " bytes; maxMessageSize is ", max_message_size));
   }
   if (msg.properties.size() > static_cast<size_t>(kMaxPropertiesLength)) {
     return absl::InvalidArgumentError(
@@ -61,9 +61,9 @@ static char* PutHost(char* p, const HostAddress& h) {
 int64_t EncodeRecord(const MessageToStore& msg, const HostAddress& store_host, char* out) {
   const bool born_v6 = msg.born_host.is_v6();
   const bool store_v6 = store_host.is_v6();
-  const int64_t len = RecordLength(static_cast<int64_t>(msg.body.size()),
-                                   static_cast<int64_t>(msg.topic.size()),
-                                   static_cast<int64_t>(msg.properties.size()), born_v6, store_v6);
+  const int64_t len =
+      RecordLength(static_cast<int64_t>(msg.body.size()), static_cast<int64_t>(msg.topic.size()),
+                   static_cast<int64_t>(msg.properties.size()), born_v6, store_v6);
   int32_t sys_flag = msg.sys_flag & ~(sysflag::kBornHostV6 | sysflag::kStoreHostV6);
   if (born_v6) sys_flag |= sysflag::kBornHostV6;
   if (store_v6) sys_flag |= sysflag::kStoreHostV6;
@@ -141,8 +141,8 @@ absl::StatusOr<DecodedRecord> DecodeRecord(std::string_view avail, bool check_cr
   const int64_t min_len = RecordLength(0, 0, 0, false, false);
   if (total < min_len) return Corrupt(absl::StrCat("total size ", total, " is too small"));
   if (static_cast<size_t>(total) > avail.size()) {
-    return Corrupt(absl::StrCat("total size ", total, " runs past the readable end (",
-                                avail.size(), " bytes)"));
+    return Corrupt(absl::StrCat("total size ", total, " runs past the readable end (", avail.size(),
+                                " bytes)"));
   }
   StoredMessage& m = out.message;
   m.store_size = total;
@@ -197,8 +197,8 @@ absl::StatusOr<DecodedRecord> DecodeRecord(std::string_view avail, bool check_cr
   pos += 2;
   if (props_len < 0) return Corrupt("negative properties length");
   if (pos + static_cast<size_t>(props_len) != static_cast<size_t>(total)) {
-    return Corrupt(absl::StrCat("fields add up to ", pos + props_len, " bytes but total size is ",
-                                total));
+    return Corrupt(
+        absl::StrCat("fields add up to ", pos + props_len, " bytes but total size is ", total));
   }
   m.properties = std::string_view(p + pos, static_cast<size_t>(props_len));
   m.record = std::string_view(p, static_cast<size_t>(total));

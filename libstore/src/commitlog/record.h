@@ -49,7 +49,7 @@ void EncodeBlank(char* out, int32_t remaining);
 struct DecodedRecord {
   enum class Kind { kMessage, kBlank, kEnd };
   Kind kind = Kind::kEnd;
-  int32_t size = 0;  // for kBlank: the bytes it declares up to the file end
+  int32_t size = 0;       // for kBlank: the bytes it declares up to the file end
   StoredMessage message;  // only for kMessage
 };
 

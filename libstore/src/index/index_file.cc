@@ -21,7 +21,8 @@ absl::StatusOr<std::unique_ptr<IndexFile>> IndexFile::Create(Env* env, const std
   RS_RETURN_IF_ERROR(f->Truncate(static_cast<uint64_t>(size)));
   RS_RETURN_IF_ERROR(f->Allocate(0, static_cast<uint64_t>(size)));
   RS_ASSIGN_OR_RETURN(auto region, f->Map(static_cast<uint64_t>(size), true));
-  std::unique_ptr<IndexFile> idx(new IndexFile(std::move(f), std::move(region), slots, max_entries));
+  std::unique_ptr<IndexFile> idx(
+      new IndexFile(std::move(f), std::move(region), slots, max_entries));
   IndexHeader h;
   // A new file continues where the previous one ended (RocketMQ).
   h.begin_phy_offset = begin_phy;
@@ -42,7 +43,8 @@ absl::StatusOr<std::unique_ptr<IndexFile>> IndexFile::Open(Env* env, const std::
         absl::StrCat(path, ": index file is ", cur, " bytes, expected ", size));
   }
   RS_ASSIGN_OR_RETURN(auto region, f->Map(static_cast<uint64_t>(size), true));
-  std::unique_ptr<IndexFile> idx(new IndexFile(std::move(f), std::move(region), slots, max_entries));
+  std::unique_ptr<IndexFile> idx(
+      new IndexFile(std::move(f), std::move(region), slots, max_entries));
   const IndexHeader h = idx->header();
   if (h.index_count < 1 || h.index_count > max_entries || h.hash_slot_count < 0 ||
       h.hash_slot_count > slots || h.end_phy_offset < h.begin_phy_offset) {
@@ -115,8 +117,8 @@ void IndexFile::Select(std::string_view key, size_t max_num, int64_t begin_ms, i
   if (cur <= 0 || cur >= h.index_count) return;
   // Bounded walk: a corrupt chain can never loop forever.
   for (int64_t steps = 0; steps < max_entries_ && out->size() < max_num; ++steps) {
-    const char* e = base + kIndexHeaderSize + int64_t{slots_} * kIndexSlotSize +
-                    int64_t{cur} * kIndexEntrySize;
+    const char* e =
+        base + kIndexHeaderSize + int64_t{slots_} * kIndexSlotSize + int64_t{cur} * kIndexEntrySize;
     const int32_t hash = GetBEI32(e);
     const int64_t phy = GetBEI64(e + 4);
     const int64_t diff = GetBEI32(e + 12);
@@ -136,14 +138,14 @@ static std::string IndexFileName(int64_t now_ms) {
   struct tm tm;
   localtime_r(&secs, &tm);
   char buf[96];
-  std::snprintf(buf, sizeof(buf), "%04d%02d%02d%02d%02d%02d%03d", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(now_ms % 1000));
+  std::snprintf(buf, sizeof(buf), "%04d%02d%02d%02d%02d%02d%03d", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(now_ms % 1000));
   return buf;
 }
 
 static bool IsIndexFileName(const std::string& n) {
-  return n.size() == 17 && std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return n.size() == 17 &&
+         std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 absl::StatusOr<int64_t> IndexService::Load(int64_t drop_after_ts, int64_t commitlog_end) {

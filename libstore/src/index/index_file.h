@@ -11,13 +11,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include <mutex>
-#include <shared_mutex>
 #include "libstore/env.h"
 
 namespace libstore::internal {
@@ -38,7 +38,8 @@ struct IndexHeader {
 class IndexFile {
  public:
   static int64_t FileSize(int32_t slots, int32_t max_entries) {
-    return kIndexHeaderSize + int64_t{slots} * kIndexSlotSize + int64_t{max_entries} * kIndexEntrySize;
+    return kIndexHeaderSize + int64_t{slots} * kIndexSlotSize +
+           int64_t{max_entries} * kIndexEntrySize;
   }
   static absl::StatusOr<std::unique_ptr<IndexFile>> Create(Env* env, const std::string& path,
                                                            int32_t slots, int32_t max_entries,
@@ -82,9 +83,8 @@ class IndexService {
   // End offset of what is indexed (the last file's end offset; 0 when there is none).
   int64_t IndexedEnd() const;
   // Indexes one dispatched message under UNIQ_KEY and each KEYS token.
-  absl::Status BuildIndex(std::string_view topic, std::string_view uniq_key,
-                          std::string_view keys, int64_t phy_offset, int32_t size,
-                          int64_t store_timestamp_ms);
+  absl::Status BuildIndex(std::string_view topic, std::string_view uniq_key, std::string_view keys,
+                          int64_t phy_offset, int32_t size, int64_t store_timestamp_ms);
   std::vector<int64_t> Query(std::string_view topic, std::string_view key, size_t max_num,
                              int64_t begin_ms, int64_t end_ms) const;
   // Syncs the files that may have changed; returns the end timestamp of the newest full file

@@ -149,15 +149,14 @@ absl::Status MessageStoreImpl::Init() {
   if (o.max_message_size <= 0) {
     return absl::InvalidArgumentError("max_message_size must be positive");
   }
-  if (o.consume_queue_units_per_file <= 0 || o.index_hash_slots <= 0 ||
-      o.index_max_entries <= 1) {
+  if (o.consume_queue_units_per_file <= 0 || o.index_hash_slots <= 0 || o.index_max_entries <= 1) {
     return absl::InvalidArgumentError("queue/index sizes must be positive");
   }
   RS_ASSIGN_OR_RETURN(store_host_, HostAddress::Parse(o.store_host));
   delay_levels_ms_ = ParseDelayLevels(o.message_delay_level);
   if (delay_levels_ms_.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("message_delay_level '", o.message_delay_level, "' is not a list like '1s 5m 2h'"));
+    return absl::InvalidArgumentError(absl::StrCat("message_delay_level '", o.message_delay_level,
+                                                   "' is not a list like '1s 5m 2h'"));
   }
   RS_RETURN_IF_ERROR(env_->CreateDirs(o.root_dir));
   RS_RETURN_IF_ERROR(env_->CreateDirs(commitlog_dir_));
@@ -165,8 +164,8 @@ absl::Status MessageStoreImpl::Init() {
   RS_ASSIGN_OR_RETURN(lock_, env_->LockFile(o.root_dir + "/lock"));
   RS_ASSIGN_OR_RETURN(checkpoint_, Checkpoint::Open(env_, checkpoint_path_));
   if (o.message_index_enable) {
-    index_ = std::make_unique<IndexService>(env_, index_dir_, o.index_hash_slots,
-                                            o.index_max_entries);
+    index_ =
+        std::make_unique<IndexService>(env_, index_dir_, o.index_hash_slots, o.index_max_entries);
   }
   RS_RETURN_IF_ERROR(Recover());
   // The abort marker says "not shut down cleanly" until Close removes it.
@@ -273,8 +272,8 @@ absl::Status MessageStoreImpl::Recover() {
       // Walk back to the first file whose first record is older than what the checkpoint says
       // is safely in the queues and index.
       const CheckpointData cp = checkpoint_->data();
-      const int64_t min_ts = options_.message_index_enable ? cp.MinTimestampIndex()
-                                                           : cp.MinTimestamp();
+      const int64_t min_ts =
+          options_.message_index_enable ? cp.MinTimestampIndex() : cp.MinTimestamp();
       start = 0;
       for (size_t i = files.size(); i-- > 0;) {
         auto rec = DecodeRecord(std::string_view(files[i]->data(), files[i]->size()), true);
@@ -289,8 +288,8 @@ absl::Status MessageStoreImpl::Recover() {
     std::string stop;
     RS_ASSIGN_OR_RETURN(valid_end, ScanValidEnd(start, &stop));
     recovery_note_ = stop;
-    auto holder = commitlog_.FindByOffset(valid_end == files.back()->end() ? valid_end - 1
-                                                                           : valid_end);
+    auto holder =
+        commitlog_.FindByOffset(valid_end == files.back()->end() ? valid_end - 1 : valid_end);
     RS_RETURN_IF_ERROR(commitlog_.TruncateAfter(valid_end));
     // Zero whatever lies after the valid end in its file, so that no torn or stale bytes can
     // be mistaken for records by a later recovery.
@@ -332,7 +331,9 @@ absl::Status MessageStoreImpl::Recover() {
     dispatch_from = std::min({dispatch_from, dropped_from, index_->IndexedEnd()});
   }
   if (last_open_abnormal_) dispatch_from = std::min(dispatch_from, scan_start);
-  const int64_t min_offset = files.empty() ? 0 : commitlog_.First() ? commitlog_.First()->from() : 0;
+  const int64_t min_offset = files.empty()        ? 0
+                             : commitlog_.First() ? commitlog_.First()->from()
+                                                  : 0;
   dispatch_from = std::clamp(dispatch_from, min_offset, valid_end);
   RS_RETURN_IF_ERROR(DispatchRange(dispatch_from, valid_end));
   {
@@ -482,8 +483,8 @@ absl::StatusOr<PutResult> MessageStoreImpl::Append(std::span<const MessageToStor
                                                    options_.commitlog_file_size, " bytes"));
   }
   if (msgs.size() > 1 && total > options_.max_message_size) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("batch of ", total, " bytes exceeds maxMessageSize ", options_.max_message_size));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "batch of ", total, " bytes exceeds maxMessageSize ", options_.max_message_size));
   }
   // Encode outside the lock into a per-thread buffer (no allocation once warm).
   thread_local std::vector<char> buf;
@@ -908,7 +909,8 @@ absl::StatusOr<MessageRef> MessageStoreImpl::ReadRecordAt(int64_t offset, bool c
                           check_crc);
   if (!rec.ok()) return rec.status();
   if (rec->kind != DecodedRecord::Kind::kMessage) {
-    return absl::NotFoundError(absl::StrCat("no message at offset ", offset, " (end-of-file filler)"));
+    return absl::NotFoundError(
+        absl::StrCat("no message at offset ", offset, " (end-of-file filler)"));
   }
   if (rec->message.physical_offset.value() != offset) {
     return absl::DataLossError(absl::StrCat("record at ", offset, " claims offset ",
@@ -983,8 +985,8 @@ GetResult MessageStoreImpl::GetMessages(const GetRequest& req) {
       removing = true;
       continue;
     }
-    if (!all && std::find(codes.begin(), codes.end(), static_cast<int32_t>(u.tags_code)) ==
-                    codes.end()) {
+    if (!all &&
+        std::find(codes.begin(), codes.end(), static_cast<int32_t>(u.tags_code)) == codes.end()) {
       continue;
     }
     if (!r.messages.empty() && r.total_bytes + u.size > req.max_bytes) break;
@@ -1020,8 +1022,8 @@ absl::StatusOr<std::vector<MessageRef>> MessageStoreImpl::QueryByKey(std::string
                                                                      int64_t begin_ms,
                                                                      int64_t end_ms) {
   if (!index_) return absl::FailedPreconditionError("the message index is disabled");
-  const size_t cap = static_cast<size_t>(
-      std::clamp<int32_t>(max_num, 1, std::max(1, options_.max_query_results)));
+  const size_t cap =
+      static_cast<size_t>(std::clamp<int32_t>(max_num, 1, std::max(1, options_.max_query_results)));
   std::vector<int64_t> offsets = index_->Query(topic, key, cap, begin_ms, end_ms);
   // An index may hold one message twice (RocketMQ's own redispatch can do that): once is enough.
   std::sort(offsets.begin(), offsets.end());
@@ -1045,11 +1047,12 @@ absl::StatusOr<std::vector<MessageRef>> MessageStoreImpl::QueryByKey(std::string
 absl::StatusOr<int64_t> MessageStoreImpl::GetStoreTime(std::string_view topic, int32_t queue_id,
                                                        QueueOffset offset) {
   ConsumeQueue* cq = FindCq(topic, queue_id);
-  if (cq == nullptr) return absl::NotFoundError(absl::StrCat("no queue ", AV(topic), "-", queue_id));
+  if (cq == nullptr)
+    return absl::NotFoundError(absl::StrCat("no queue ", AV(topic), "-", queue_id));
   CqUnit u;
   if (!cq->Read(offset.value(), &u) || u.blank()) {
-    return absl::OutOfRangeError(absl::StrCat("offset ", offset.value(), " is not in queue ", AV(topic),
-                                              "-", queue_id));
+    return absl::OutOfRangeError(
+        absl::StrCat("offset ", offset.value(), " is not in queue ", AV(topic), "-", queue_id));
   }
   RS_ASSIGN_OR_RETURN(MessageRef m, ReadRecordAt(u.physical_offset, false));
   return m.message.store_timestamp_ms;
@@ -1058,7 +1061,8 @@ absl::StatusOr<int64_t> MessageStoreImpl::GetStoreTime(std::string_view topic, i
 absl::StatusOr<QueueOffset> MessageStoreImpl::GetOffsetByTime(std::string_view topic,
                                                               int32_t queue_id, int64_t ts) {
   ConsumeQueue* cq = FindCq(topic, queue_id);
-  if (cq == nullptr) return absl::NotFoundError(absl::StrCat("no queue ", AV(topic), "-", queue_id));
+  if (cq == nullptr)
+    return absl::NotFoundError(absl::StrCat("no queue ", AV(topic), "-", queue_id));
   int64_t lo = cq->min_offset(), hi = cq->max_offset();
   // Skip units whose records retention removed.
   const int64_t commit_min = commitlog_.First() ? commitlog_.First()->from() : 0;
@@ -1130,7 +1134,8 @@ absl::StatusOr<RawSlice> MessageStoreImpl::ReadCommitLog(PhysicalOffset from, in
   auto first = commitlog_.First();
   const int64_t min = first ? first->from() : 0;
   if (from.value() < min) {
-    return absl::OutOfRangeError(absl::StrCat("offset ", from.value(), " is below the minimum ", min));
+    return absl::OutOfRangeError(
+        absl::StrCat("offset ", from.value(), " is below the minimum ", min));
   }
   if (from.value() > max) {
     return absl::OutOfRangeError(absl::StrCat("offset ", from.value(), " is beyond the end ", max));
@@ -1144,8 +1149,8 @@ absl::StatusOr<RawSlice> MessageStoreImpl::ReadCommitLog(PhysicalOffset from, in
   const int64_t readable = std::min(f->wrote(), max - f->from());
   int64_t pos = start;
   while (pos < readable) {
-    auto rec = DecodeRecord(
-        std::string_view(f->data() + pos, static_cast<size_t>(f->size() - pos)), false);
+    auto rec = DecodeRecord(std::string_view(f->data() + pos, static_cast<size_t>(f->size() - pos)),
+                            false);
     if (!rec.ok()) return rec.status();
     if (rec->kind == DecodedRecord::Kind::kEnd) break;
     if (pos > start && pos - start + rec->size > max_bytes) break;
@@ -1213,8 +1218,8 @@ absl::StatusOr<int64_t> MessageStoreImpl::AppendReplicated(PhysicalOffset at,
     }
     const StoredMessage& m = rec->message;
     if (m.physical_offset.value() != phys || rec->size + kEndFileMinBlankLength > file_left) {
-      return absl::DataLossError(absl::StrCat("replicated record at ", phys,
-                                              " claims offset ", m.physical_offset.value()));
+      return absl::DataLossError(absl::StrCat("replicated record at ", phys, " claims offset ",
+                                              m.physical_offset.value()));
     }
     if (!IsLegalTopic(m.topic) || m.queue_id < 0 || m.queue_offset.value() < 0 ||
         m.queue_offset.value() == INT64_MAX) {
@@ -1316,7 +1321,8 @@ void MessageStoreImpl::HousekeepingLoop() {
   while (!stop_.load()) {
     {
       std::unique_lock<std::mutex> l(housekeeping_mu_);
-      housekeeping_cv_.wait_for(l, std::chrono::milliseconds(options_.flush_consume_queue_interval_ms),
+      housekeeping_cv_.wait_for(l,
+                                std::chrono::milliseconds(options_.flush_consume_queue_interval_ms),
                                 [this] { return stop_.load(); });
     }
     if (stop_.load()) break;

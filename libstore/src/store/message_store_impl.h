@@ -15,14 +15,13 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
-#include <mutex>
-#include <shared_mutex>
 #include "commitlog/mapped_file.h"
 #include "commitlog/record.h"
 #include "consumequeue/consume_queue.h"

@@ -26,18 +26,18 @@ std::string CheckValues(const A& a, const B& b) {
 
 }  // namespace libstore::internal
 
-#define RS_CHECK(cond)                                                          \
-  do {                                                                          \
-    if (__builtin_expect(!(cond), 0))                                           \
+#define RS_CHECK(cond)                                                             \
+  do {                                                                             \
+    if (__builtin_expect(!(cond), 0))                                              \
       ::libstore::internal::CheckFailed(__FILE__, __LINE__, #cond, std::string()); \
   } while (0)
 
-#define RS_CHECK_OP(a, op, b)                                                          \
-  do {                                                                                 \
-    const auto& rs_a_ = (a);                                                           \
-    const auto& rs_b_ = (b);                                                           \
-    if (__builtin_expect(!(rs_a_ op rs_b_), 0))                                        \
-      ::libstore::internal::CheckFailed(__FILE__, __LINE__, #a " " #op " " #b,         \
+#define RS_CHECK_OP(a, op, b)                                                             \
+  do {                                                                                    \
+    const auto& rs_a_ = (a);                                                              \
+    const auto& rs_b_ = (b);                                                              \
+    if (__builtin_expect(!(rs_a_ op rs_b_), 0))                                           \
+      ::libstore::internal::CheckFailed(__FILE__, __LINE__, #a " " #op " " #b,            \
                                         ::libstore::internal::CheckValues(rs_a_, rs_b_)); \
   } while (0)
 
@@ -48,10 +48,10 @@ std::string CheckValues(const A& a, const B& b) {
 #define RS_CHECK_GE(a, b) RS_CHECK_OP(a, >=, b)
 #define RS_CHECK_GT(a, b) RS_CHECK_OP(a, >, b)
 
-#define RS_RETURN_IF_ERROR(expr)           \
-  do {                                     \
-    ::absl::Status rs_st_ = (expr);        \
-    if (!rs_st_.ok()) return rs_st_;       \
+#define RS_RETURN_IF_ERROR(expr)     \
+  do {                               \
+    ::absl::Status rs_st_ = (expr);  \
+    if (!rs_st_.ok()) return rs_st_; \
   } while (0)
 
 #define RS_CONCAT_INNER(a, b) a##b
@@ -66,6 +66,7 @@ std::string CheckValues(const A& a, const B& b) {
 #endif  // LIBSTORE_UTIL_CHECK_H_
 
 #include <string_view>
+
 #include "absl/strings/string_view.h"
 
 namespace libstore::internal {
