@@ -102,7 +102,7 @@ class Corpus {
   }
   ~Corpus() { std::printf("%s: %d seeds, %zu bytes\n", dir_.c_str(), n_, bytes_); }
   void Add(const std::string& name, std::string_view data) {
-    char prefix[16];
+    char prefix[32];
     std::snprintf(prefix, sizeof(prefix), "seed-%02d-", ++n_);
     lf::WriteFileImage(dir_ + "/" + prefix + name, data);
     bytes_ += data.size();

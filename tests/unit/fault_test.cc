@@ -29,11 +29,11 @@ using testing::TempDir;
 
 // A put that the store acknowledged, and what it should read back as.
 struct Acked {
-  PutResult r;
   std::string topic;
   int32_t qid = 0;
   std::string body;
   std::string key;
+  PutResult r;  // last: set after the put
 };
 
 // Every acknowledged put is readable by physical offset and id, and through its queue.
@@ -85,7 +85,7 @@ TEST(FaultTest, SyncFailureFailsThePutAndMakesTheStoreReadOnly) {
   {
     ASSERT_OK_AND_ASSIGN(auto store, MessageStore::Open(o));
     for (int i = 0; i < 10; ++i) {
-      Acked a{{}, "Eio", i % 2, Body(i, 500), "k" + std::to_string(i)};
+      Acked a{"Eio", i % 2, Body(i, 500), "k" + std::to_string(i)};
       ASSERT_OK_AND_ASSIGN(a.r, store->Put(MakeMessage(a.topic, a.qid, a.body, "", a.key)));
       ASSERT_EQ(a.r.status, PutStatus::kOk);
       acked.push_back(a);
@@ -147,8 +147,7 @@ TEST(FaultTest, SyncFailureUnderConcurrentPutsNeverAcknowledgesLostData) {
       threads.emplace_back([&, t] {
         // Each thread puts until it sees an error (bounded).
         for (int i = 0; i < 5000; ++i) {
-          Acked a{
-              {}, "EioC", t % 3, Body(t * 10000 + i, 300 + static_cast<size_t>(i % 7) * 100), ""};
+          Acked a{"EioC", t % 3, Body(t * 10000 + i, 300 + static_cast<size_t>(i % 7) * 100), ""};
           auto r = store->Put(MakeMessage(a.topic, a.qid, a.body));
           if (!r.ok()) {
             const auto c = r.status().code();
@@ -199,7 +198,7 @@ TEST(FaultTest, NoSpaceForANewCommitLogFile) {
   for (int i = 0;; ++i) {
     const int64_t max = store->GetStats().commitlog_max_offset.value();
     if (kFileSize - max < 3400) break;
-    Acked a{{}, "Full", 0, Body(i, 3000), ""};
+    Acked a{"Full", 0, Body(i, 3000), ""};
     ASSERT_OK_AND_ASSIGN(a.r, store->Put(MakeMessage(a.topic, a.qid, a.body)));
     acked.push_back(a);
   }
@@ -228,13 +227,13 @@ TEST(FaultTest, NoSpaceForANewCommitLogFile) {
         << "bytes were written past the last acknowledged record";
   }
   // A small message still fits the current file and needs no new one.
-  Acked small{{}, "Full", 0, "small", ""};
+  Acked small{"Full", 0, "small", ""};
   ASSERT_OK_AND_ASSIGN(small.r, store->Put(MakeMessage(small.topic, small.qid, small.body)));
   EXPECT_EQ(small.r.wrote_offset, before.commitlog_max_offset);
   acked.push_back(small);
 
   env.SetNoSpace(false);
-  Acked next{{}, "Full", 0, Body(1000, 3000), ""};
+  Acked next{"Full", 0, Body(1000, 3000), ""};
   ASSERT_OK_AND_ASSIGN(next.r, store->Put(MakeMessage(next.topic, next.qid, next.body)));
   EXPECT_EQ(next.r.wrote_offset.value(), kFileSize);
   EXPECT_EQ(next.r.queue_offset.value(), static_cast<int64_t>(acked.size()))
@@ -264,11 +263,8 @@ TEST(FaultTest, PowerLossKeepsEverySyncFlushAcknowledgedPut) {
       threads.emplace_back([&, t] {
         for (int i = 0; i < 60; ++i) {
           const int n = t * 1000 + i;
-          Acked a{{},
-                  t == 2 ? "PowerB" : "PowerA",
-                  i % 3,
-                  Body(n, 200 + static_cast<size_t>(n % 13) * 150),
-                  "pk" + std::to_string(n)};
+          Acked a{t == 2 ? "PowerB" : "PowerA", i % 3,
+                  Body(n, 200 + static_cast<size_t>(n % 13) * 150), "pk" + std::to_string(n)};
           auto r = store->Put(MakeMessage(a.topic, a.qid, a.body, "", a.key));
           ASSERT_TRUE(r.ok()) << r.status();
           ASSERT_EQ(r->status, PutStatus::kOk);
@@ -324,14 +320,14 @@ TEST(FaultTest, PowerLossAfterExplicitFlushUnderAsyncFlush) {
     o.flush_least_pages = 1000;
     ASSERT_OK_AND_ASSIGN(auto store, MessageStore::Open(o));
     for (int i = 0; i < 150; ++i) {
-      Acked a{{}, "AsyncP", i % 2, Body(i, 1200), "ak" + std::to_string(i)};
+      Acked a{"AsyncP", i % 2, Body(i, 1200), "ak" + std::to_string(i)};
       ASSERT_OK_AND_ASSIGN(a.r, store->Put(MakeMessage(a.topic, a.qid, a.body, "", a.key)));
       flushed.push_back(a);
     }
     ASSERT_OK(store->Flush());
     EXPECT_EQ(store->GetStats().commitlog_flushed_offset, store->GetStats().commitlog_max_offset);
     for (int i = 150; i < 200; ++i) {
-      Acked a{{}, "AsyncP", i % 2, Body(i, 1200), ""};
+      Acked a{"AsyncP", i % 2, Body(i, 1200), ""};
       ASSERT_OK_AND_ASSIGN(a.r, store->Put(MakeMessage(a.topic, a.qid, a.body)));
       later.push_back(a);
     }
@@ -369,10 +365,7 @@ std::vector<Acked> WriteAndClose(const std::string& root, int n, size_t body_len
   EXPECT_TRUE(store.ok()) << store.status();
   if (!store.ok()) return acked;
   for (int i = 0; i < n; ++i) {
-    Acked a{{},
-            "Torn",
-            i % 3,
-            Body(i, body_len + static_cast<size_t>(i % 5) * 10),
+    Acked a{"Torn", i % 3, Body(i, body_len + static_cast<size_t>(i % 5) * 10),
             "tk" + std::to_string(i)};
     auto r = (*store)->Put(MakeMessage(a.topic, a.qid, a.body, "", a.key));
     EXPECT_TRUE(r.ok()) << r.status();
@@ -529,7 +522,7 @@ TEST(FaultTest, PreallocationRacingTheWriterNeverLosesTheLiveFile) {
     ASSERT_OK_AND_ASSIGN(auto store, MessageStore::Open(o));
     int i = 0;
     auto put = [&] {
-      Acked a{{}, "Prep", i % 2, Body(i, 3000), "pp" + std::to_string(i)};
+      Acked a{"Prep", i % 2, Body(i, 3000), "pp" + std::to_string(i)};
       auto r = store->Put(MakeMessage(a.topic, a.qid, a.body, "", a.key));
       ASSERT_TRUE(r.ok()) << r.status();
       a.r = *r;

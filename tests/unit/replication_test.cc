@@ -64,17 +64,16 @@ bool Replicate(MessageStore* master, MessageStore* replica, int64_t chunk) {
 }
 
 struct Written {
-  PutResult r;
   int qid;
   std::string body;
   std::string key;
+  PutResult r;  // last: set after the put
 };
 
 std::vector<Written> WriteMaster(MessageStore* master, int n) {
   std::vector<Written> out;
   for (int i = 0; i < n; ++i) {
-    Written w{
-        {}, i % 3, Body(i, 300 + static_cast<size_t>(i * 7919 % 4000)), "rk" + std::to_string(i)};
+    Written w{i % 3, Body(i, 300 + static_cast<size_t>(i * 7919 % 4000)), "rk" + std::to_string(i)};
     MessageToStore m = MakeMessage("Repl", w.qid, w.body, i % 2 ? "odd" : "even", w.key);
     if (i % 17 == 5) m.sys_flag = sysflag::kTransactionPrepared;  // no queue unit
     auto r = master->Put(m);

@@ -30,10 +30,10 @@ constexpr int64_t kHourMs = 3600 * 1000;
 constexpr uint64_t kGiB = uint64_t{1} << 30;
 
 struct Written {
-  PutResult r;
   int qid;
   std::string body;
   std::string key;
+  PutResult r;  // last: set after the put
 };
 
 int LocalHour(int64_t ms) {
@@ -66,7 +66,7 @@ StoreOptions RetentionOptions(const std::string& root, FaultInjectionEnv* env) {
 std::vector<Written> Fill(MessageStore* store, int64_t until_offset, int first = 0) {
   std::vector<Written> out;
   for (int i = first; store->GetStats().commitlog_max_offset.value() < until_offset; ++i) {
-    Written w{{}, i % 2, Body(i, 800 + static_cast<size_t>(i % 9) * 100), "rk" + std::to_string(i)};
+    Written w{i % 2, Body(i, 800 + static_cast<size_t>(i % 9) * 100), "rk" + std::to_string(i)};
     auto r = store->Put(MakeMessage("Ret", w.qid, w.body, "", w.key + " common"));
     EXPECT_TRUE(r.ok()) << r.status();
     if (!r.ok()) break;
@@ -215,7 +215,7 @@ TEST(RetentionTest, ExpiredFilesAreDeletedButNeverTheLast) {
                        store->Put(MakeMessage("Ret", 0, "after retention", "", "rkafter")));
   ASSERT_OK(store->WaitForDispatch(10000));
   EXPECT_EQ(r.queue_offset, store->GetMaxOffset("Ret", 0) - 1);
-  Written w{r, 0, "after retention", "rkafter"};
+  Written w{0, "after retention", "rkafter", r};
   written.push_back(w);
   const QueueOffset min0 = store->GetMinOffset("Ret", 0);
   const QueueOffset min1 = store->GetMinOffset("Ret", 1);

@@ -110,7 +110,10 @@ TEST(JavaStringHashTest, MalformedSequencesMatchJavaDecoder) {
     uint32_t h = 0;
     for (uint32_t u : c.units) h = 31 * h + u;
     std::string hex;
-    for (unsigned char b : c.utf8) hex += " " + std::to_string(b);
+    for (unsigned char b : c.utf8) {
+      hex.push_back(' ');
+      hex += std::to_string(b);
+    }
     EXPECT_EQ(JavaStringHash(c.utf8), static_cast<int32_t>(h)) << "bytes:" << hex;
   }
 }
