@@ -121,8 +121,7 @@ inline void WriteFileImage(const std::string& path, std::string_view data, int64
 
 // Reads a whole file ("" if it cannot be read).
 inline std::string ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return libstore::testing::ReadFileBytes(path);
 }
 
 // Consumes a fuzz input front to back. Reading past the end yields zeros / short views, so

@@ -3,6 +3,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <system_error>
 
 namespace libstore::testing {
@@ -34,6 +36,19 @@ bool CopyTree(const std::string& from, const std::string& to) {
   std::filesystem::permissions(to, std::filesystem::perms::owner_all,
                                std::filesystem::perm_options::add, ec);
   return true;
+}
+
+std::string ReadFileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+bool WriteFileAt(const std::string& path, int64_t offset, const std::string& bytes) {
+  std::fstream f(path, std::ios::binary | std::ios::in | std::ios::out);
+  if (!f.good()) return false;
+  f.seekp(offset);
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  return f.good();
 }
 
 MessageToStore MakeMessage(const std::string& topic, int queue_id, const std::string& body,

@@ -3,6 +3,7 @@
 #ifndef LIBSTORE_TESTING_TEST_UTIL_H_
 #define LIBSTORE_TESTING_TEST_UTIL_H_
 
+#include <cstdint>
 #include <string>
 
 #include "libstore/message.h"
@@ -26,6 +27,11 @@ class TempDir {
 void RemoveTree(const std::string& path);
 // Copies a directory tree (regular files and directories), making the copies writable.
 bool CopyTree(const std::string& from, const std::string& to);
+
+// The whole content of a file ("" if it cannot be read).
+std::string ReadFileBytes(const std::string& path);
+// Overwrites bytes of an existing file at `offset`; false on any error.
+bool WriteFileAt(const std::string& path, int64_t offset, const std::string& bytes);
 
 // A message with the given topic/queue/body and optional tags and keys.
 MessageToStore MakeMessage(const std::string& topic, int queue_id, const std::string& body,

@@ -16,10 +16,7 @@
 namespace libstore::internal {
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+std::string ReadFile(const std::string& path) { return testing::ReadFileBytes(path); }
 
 TEST(CheckpointCodecTest, EncodesThreeBigEndianLongsIn4096Bytes) {
   CheckpointData d;

@@ -27,17 +27,10 @@ constexpr int64_t kFileBytes = kUnitsPerFile * kCqUnitSize;
 // Unit i points at [100*i + 1000, +50) with tag code i+7.
 CqUnit UnitFor(int64_t i) { return CqUnit{1000 + 100 * i, 50, i + 7}; }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+std::string ReadFile(const std::string& path) { return testing::ReadFileBytes(path); }
 
-void WriteAt(const std::string& path, int64_t pos, const std::string& bytes) {
-  std::fstream f(path, std::ios::binary | std::ios::in | std::ios::out);
-  ASSERT_TRUE(f.good()) << path;
-  f.seekp(pos);
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  ASSERT_TRUE(f.good());
+void WriteAt(const std::string& path, int64_t offset, const std::string& bytes) {
+  ASSERT_TRUE(testing::WriteFileAt(path, offset, bytes)) << path;
 }
 
 bool AllZero(const std::string& s, size_t from, size_t to) {

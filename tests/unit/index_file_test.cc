@@ -25,17 +25,10 @@ namespace {
 
 constexpr int64_t kT0 = 1700000000000;  // a store timestamp (ms)
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+std::string ReadFile(const std::string& path) { return testing::ReadFileBytes(path); }
 
-void WriteAt(const std::string& path, int64_t pos, const std::string& bytes) {
-  std::fstream f(path, std::ios::binary | std::ios::in | std::ios::out);
-  ASSERT_TRUE(f.good()) << path;
-  f.seekp(pos);
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  ASSERT_TRUE(f.good());
+void WriteAt(const std::string& path, int64_t offset, const std::string& bytes) {
+  ASSERT_TRUE(testing::WriteFileAt(path, offset, bytes)) << path;
 }
 
 void WriteI32At(const std::string& path, int64_t pos, int32_t v) {

@@ -49,17 +49,10 @@ inline StoreOptions SmallOptions(const std::string& root, Env* env = nullptr) {
   return o;
 }
 
-inline std::string ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+inline std::string ReadWholeFile(const std::string& path) { return testing::ReadFileBytes(path); }
 
 inline void WriteAt(const std::string& path, int64_t offset, const std::string& bytes) {
-  std::FILE* f = std::fopen(path.c_str(), "r+b");
-  ASSERT_NE(f, nullptr) << path;
-  ASSERT_EQ(std::fseek(f, static_cast<long>(offset), SEEK_SET), 0);
-  ASSERT_EQ(std::fwrite(bytes.data(), 1, bytes.size(), f), bytes.size());
-  ASSERT_EQ(std::fclose(f), 0);
+  ASSERT_TRUE(testing::WriteFileAt(path, offset, bytes)) << path;
 }
 
 inline void TouchFile(const std::string& path) { std::ofstream(path, std::ios::app).flush(); }
