@@ -1,0 +1,269 @@
+// NamesrvProcessor implementation and the REGISTER_BROKER body parsers.
+// Thread-safety: see processor.h.
+#include "namesrv/processor.h"
+
+#include <zlib.h>
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "nlohmann/json.hpp"
+
+namespace brokerd::namesrv {
+namespace {
+
+using Json = nlohmann::json;
+using remoting::MakeResponse;
+using remoting::RemotingCommand;
+
+int64_t IntOr(const Json& j, const char* key, int64_t fallback) {
+  if (!j.is_object()) return fallback;
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number_integer()) return fallback;
+  return it->get<int64_t>();
+}
+
+DataVersion ParseDataVersion(const Json& j) {
+  DataVersion v;
+  v.timestamp = IntOr(j, "timestamp", 0);
+  v.counter = IntOr(j, "counter", 0);
+  return v;
+}
+
+absl::StatusOr<std::string> Inflate(std::string_view in, size_t max_bytes) {
+  z_stream zs{};
+  if (inflateInit(&zs) != Z_OK) return absl::InternalError("inflateInit failed");
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  std::string out;
+  char buf[65536];
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END) {
+    zs.next_out = reinterpret_cast<Bytef*>(buf);
+    zs.avail_out = sizeof(buf);
+    rc = inflate(&zs, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) {
+      inflateEnd(&zs);
+      return absl::InvalidArgumentError("register body: bad zlib stream");
+    }
+    out.append(buf, sizeof(buf) - zs.avail_out);
+    if (out.size() > max_bytes) {
+      inflateEnd(&zs);
+      return absl::InvalidArgumentError("register body: inflated size exceeds the limit");
+    }
+    if (rc == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) {
+      inflateEnd(&zs);
+      return absl::InvalidArgumentError("register body: truncated zlib stream");
+    }
+  }
+  inflateEnd(&zs);
+  return out;
+}
+
+// Big-endian length-prefixed reads over the inflated compressed body.
+struct Reader {
+  std::string_view s;
+  bool Int(int32_t* v) {
+    if (s.size() < 4) return false;
+    uint32_t u = 0;
+    for (int i = 0; i < 4; ++i) u = (u << 8) | static_cast<uint8_t>(s[i]);
+    *v = static_cast<int32_t>(u);
+    s.remove_prefix(4);
+    return true;
+  }
+  bool Bytes(std::string_view* out) {
+    int32_t n;
+    if (!Int(&n) || n < 0 || static_cast<size_t>(n) > s.size()) return false;
+    *out = s.substr(0, static_cast<size_t>(n));
+    s.remove_prefix(static_cast<size_t>(n));
+    return true;
+  }
+};
+
+bool ParseInt32(std::string_view s, int32_t* out) {
+  Json j = Json::parse(s, nullptr, false);
+  if (j.is_discarded() || !j.is_number_integer()) return false;
+  *out = j.get<int32_t>();
+  return true;
+}
+
+}  // namespace
+
+std::string TopicNotExistRemark(std::string_view topic) {
+  return absl::StrCat("No topic route info in name server for the topic: ", std::string(topic),
+                      "\nSee http://rocketmq.apache.org/docs/faq/ for further details.");
+}
+
+absl::StatusOr<RegisterBrokerBody> ParseRegisterBrokerBody(std::string_view body, bool compressed,
+                                                           size_t max_inflated_bytes) {
+  RegisterBrokerBody out;
+  if (compressed) {
+    absl::StatusOr<std::string> raw = Inflate(body, max_inflated_bytes);
+    if (!raw.ok()) return raw.status();
+    Reader r{*raw};
+    std::string_view dv;
+    int32_t count;
+    if (!r.Bytes(&dv) || !r.Int(&count) || count < 0) {
+      return absl::InvalidArgumentError("register body: truncated compressed body");
+    }
+    Json dvj = Json::parse(dv, nullptr, false);
+    if (dvj.is_discarded()) return absl::InvalidArgumentError("register body: bad dataVersion");
+    out.data_version = ParseDataVersion(dvj);
+    for (int32_t i = 0; i < count; ++i) {
+      std::string_view text;
+      if (!r.Bytes(&text)) return absl::InvalidArgumentError("register body: truncated topic");
+      std::vector<std::string> parts = absl::StrSplit(std::string(text), ' ');
+      TopicConfig t;
+      if (parts.size() != 5 || !ParseInt32(parts[1], &t.read_queue_nums) ||
+          !ParseInt32(parts[2], &t.write_queue_nums) || !ParseInt32(parts[3], &t.perm)) {
+        return absl::InvalidArgumentError("register body: bad topic config text");
+      }
+      t.topic_name = parts[0];
+      out.topics.push_back(std::move(t));
+    }
+    std::string_view filters;
+    if (r.Bytes(&filters)) {
+      Json f = Json::parse(filters, nullptr, false);
+      if (f.is_array()) {
+        for (const Json& e : f) {
+          if (e.is_string()) out.filter_server_list.push_back(e.get<std::string>());
+        }
+      }
+    }
+    return out;
+  }
+  Json j = Json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return absl::InvalidArgumentError("register body: not a JSON object");
+  }
+  auto wit = j.find("topicConfigSerializeWrapper");
+  if (wit != j.end() && wit->is_object()) {
+    auto dit = wit->find("dataVersion");
+    if (dit != wit->end()) out.data_version = ParseDataVersion(*dit);
+    auto tit = wit->find("topicConfigTable");
+    if (tit != wit->end() && tit->is_object()) {
+      for (auto it = tit->begin(); it != tit->end(); ++it) {
+        const Json& tc = it.value();
+        TopicConfig t;
+        t.topic_name = it.key();
+        if (tc.is_object()) {
+          auto nit = tc.find("topicName");
+          if (nit != tc.end() && nit->is_string()) t.topic_name = nit->get<std::string>();
+        }
+        t.read_queue_nums = static_cast<int32_t>(IntOr(tc, "readQueueNums", 0));
+        t.write_queue_nums = static_cast<int32_t>(IntOr(tc, "writeQueueNums", 0));
+        t.perm = static_cast<int32_t>(IntOr(tc, "perm", 6));
+        t.topic_sys_flag = static_cast<int32_t>(IntOr(tc, "topicSysFlag", 0));
+        out.topics.push_back(std::move(t));
+      }
+    }
+  }
+  auto fit = j.find("filterServerList");
+  if (fit != j.end() && fit->is_array()) {
+    for (const Json& e : *fit) {
+      if (e.is_string()) out.filter_server_list.push_back(e.get<std::string>());
+    }
+  }
+  return out;
+}
+
+RemotingCommand NamesrvProcessor::Process(const RemotingCommand& request, uint64_t connection_id) {
+  switch (request.code) {
+    case remoting::request_code::kRegisterBroker:
+      return RegisterBroker(request, connection_id);
+    case remoting::request_code::kUnregisterBroker:
+      return UnregisterBroker(request);
+    case remoting::request_code::kGetRouteinfoByTopic:
+      return GetRouteInfo(request);
+    case remoting::request_code::kGetBrokerClusterInfo: {
+      RemotingCommand r = MakeResponse(request, remoting::response_code::kSuccess);
+      r.body = routes_->ClusterInfoJson();
+      return r;
+    }
+    case remoting::request_code::kGetAllTopicListFromNameserver: {
+      RemotingCommand r = MakeResponse(request, remoting::response_code::kSuccess);
+      r.body = routes_->AllTopicListJson();
+      return r;
+    }
+    default:
+      return MakeResponse(request, remoting::response_code::kRequestCodeNotSupported,
+                          absl::StrCat(" request type ", request.code, " not supported"));
+  }
+}
+
+RemotingCommand NamesrvProcessor::RegisterBroker(const RemotingCommand& request,
+                                                 uint64_t connection_id) {
+  auto cluster = request.GetString("clusterName");
+  auto addr = request.GetString("brokerAddr");
+  auto name = request.GetString("brokerName");
+  auto id = request.GetInt64("brokerId");
+  auto compressed = request.GetBoolOr("compressed", false);
+  auto crc = request.GetInt64Or("bodyCrc32", 0);
+  for (const absl::Status& s : {cluster.status(), addr.status(), name.status(), id.status(),
+                                compressed.status(), crc.status()}) {
+    if (!s.ok()) {
+      return MakeResponse(request, remoting::response_code::kSystemError, std::string(s.message()));
+    }
+  }
+  std::string ha = "";
+  if (const std::string* h = request.FindExtField("haServerAddr")) ha = *h;
+  if (*crc != 0) {
+    uint32_t actual =
+        static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(request.body.data()),
+                                    static_cast<uInt>(request.body.size()))) &
+        0x7FFFFFFFu;
+    if (static_cast<int64_t>(actual) != *crc) {
+      return MakeResponse(request, remoting::response_code::kSystemError, "crc32 not match");
+    }
+  }
+  RegisterBrokerBody body;
+  if (!request.body.empty()) {
+    absl::StatusOr<RegisterBrokerBody> parsed = ParseRegisterBrokerBody(request.body, *compressed);
+    if (!parsed.ok()) {
+      return MakeResponse(request, remoting::response_code::kSystemError,
+                          std::string(parsed.status().message()));
+    }
+    body = *std::move(parsed);
+  }
+  RegisterBrokerResult result =
+      routes_->RegisterBroker(*cluster, *addr, *name, *id, ha, body, connection_id);
+  RemotingCommand r = MakeResponse(request, remoting::response_code::kSuccess);
+  r.emit_empty_ext_fields = true;  // RegisterBrokerResponseHeader with null fields -> {}
+  if (!result.ha_server_addr.empty()) r.SetExtField("haServerAddr", result.ha_server_addr);
+  if (!result.master_addr.empty()) r.SetExtField("masterAddr", result.master_addr);
+  return r;
+}
+
+RemotingCommand NamesrvProcessor::UnregisterBroker(const RemotingCommand& request) {
+  auto cluster = request.GetString("clusterName");
+  auto addr = request.GetString("brokerAddr");
+  auto name = request.GetString("brokerName");
+  auto id = request.GetInt64("brokerId");
+  for (const absl::Status& s : {cluster.status(), addr.status(), name.status(), id.status()}) {
+    if (!s.ok()) {
+      return MakeResponse(request, remoting::response_code::kSystemError, std::string(s.message()));
+    }
+  }
+  routes_->UnregisterBroker(*cluster, *addr, *name, *id);
+  return MakeResponse(request, remoting::response_code::kSuccess);
+}
+
+RemotingCommand NamesrvProcessor::GetRouteInfo(const RemotingCommand& request) {
+  auto topic = request.GetString("topic");
+  if (!topic.ok()) {
+    return MakeResponse(request, remoting::response_code::kSystemError,
+                        std::string(topic.status().message()));
+  }
+  std::optional<std::string> route = routes_->TopicRouteJson(*topic);
+  if (!route.has_value()) {
+    return MakeResponse(request, remoting::response_code::kTopicNotExist,
+                        TopicNotExistRemark(*topic));
+  }
+  RemotingCommand r = MakeResponse(request, remoting::response_code::kSuccess);
+  r.body = *std::move(route);
+  return r;
+}
+
+}  // namespace brokerd::namesrv

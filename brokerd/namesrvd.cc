@@ -1,0 +1,137 @@
+// namesrvd: the name server program. `namesrvd -c FILE` loads name server properties (keys of
+// RocketMQ's NamesrvConfig / NettyServerConfig, see config/namesrv_config.h); without -c it uses
+// the embedded local default. Serves on 0.0.0.0:listenPort until SIGTERM/SIGINT, then shuts down
+// and exits 0 (1 on configuration / startup errors, 2 on bad usage).
+// Thread-safety: main thread waits for signals; the net loop thread processes requests; a scan
+// thread expires silent brokers every scanNotActiveBrokerInterval.
+#include <pthread.h>
+#include <signal.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/namesrv_config.h"
+#include "namesrv/processor.h"
+#include "namesrv/route_info_manager.h"
+#include "net/server.h"
+
+namespace {
+
+void Usage(FILE* out) {
+  std::fprintf(out,
+               "Usage: namesrvd [-c FILE]\n"
+               "  -c FILE   name server properties (listenPort=9876, "
+               "scanNotActiveBrokerInterval, brokerChannelExpiredTime, maxConnections, ...)\n"
+               "            without -c: the embedded local default configuration\n"
+               "  --help    this text\n"
+               "Runs until SIGTERM or SIGINT; exits 0 after a clean shutdown.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      Usage(stdout);
+      return 0;
+    }
+    if (arg == "-c" && i + 1 < argc) {
+      config_path = argv[++i];
+    } else {
+      std::fprintf(stderr, "namesrvd: unexpected argument '%s'\n", arg.c_str());
+      Usage(stderr);
+      return 2;
+    }
+  }
+  namespace cfg = brokerd::config;
+  cfg::ConfigEnvironment env = cfg::ConfigEnvironment::FromProcess();
+  std::vector<cfg::ConfigWarning> warnings;
+  absl::StatusOr<cfg::NamesrvConfig> config =
+      config_path.empty()
+          ? cfg::ParseNamesrvConfig(cfg::DefaultLocalNamesrvConfigText(), env, &warnings)
+          : cfg::ReadNamesrvConfigFile(config_path, env, &warnings);
+  if (!config.ok()) {
+    std::fprintf(stderr, "namesrvd: %s\n", config.status().ToString().c_str());
+    return 1;
+  }
+  for (const cfg::ConfigWarning& w : warnings) {
+    std::fprintf(stderr, "namesrvd: warning: %s\n", w.ToString().c_str());
+  }
+
+  // Block the stop signals in every thread; the main thread takes them with sigtimedwait.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  brokerd::namesrv::RouteInfoManager routes(config->broker_channel_expired_time_ms);
+  brokerd::namesrv::NamesrvProcessor processor(&routes);
+  brokerd::net::ServerOptions options;
+  options.host = "0.0.0.0";
+  options.port = config->listen_port;
+  options.max_connections = static_cast<size_t>(config->max_connections);
+  options.max_frame_bytes = static_cast<size_t>(config->max_frame_bytes);
+  brokerd::net::Server server(options);
+  server.set_request_handler(
+      [&](brokerd::net::Connection& conn, brokerd::remoting::RemotingCommand request) {
+        if (request.IsResponse()) return;  // the name server sends no requests
+        brokerd::remoting::RemotingCommand response = processor.Process(request, conn.id());
+        if (request.IsOneway()) return;
+        absl::Status s = conn.Send(response);
+        if (!s.ok()) std::fprintf(stderr, "namesrvd: send: %s\n", s.ToString().c_str());
+      });
+  server.set_close_handler(
+      [&](brokerd::net::Connection& conn) { routes.OnConnectionClosed(conn.id()); });
+  if (absl::Status s = server.Start(); !s.ok()) {
+    std::fprintf(stderr, "namesrvd: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "namesrvd: listening on port %d\n", server.port());
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop_scan = false;
+  std::thread scanner([&] {
+    std::unique_lock<std::mutex> lock(mu);
+    while (!cv.wait_for(lock, std::chrono::milliseconds(config->scan_not_active_broker_interval_ms),
+                        [&] { return stop_scan; })) {
+      for (const std::string& addr : routes.ScanNotActiveBrokers()) {
+        std::fprintf(stderr, "namesrvd: broker %s expired\n", addr.c_str());
+      }
+    }
+  });
+
+  int exit_code = 0;
+  while (true) {
+    timespec ts{0, 200 * 1000 * 1000};
+    int sig = sigtimedwait(&stop_signals, nullptr, &ts);
+    if (sig == SIGTERM || sig == SIGINT) {
+      std::fprintf(stderr, "namesrvd: %s received, shutting down\n", strsignal(sig));
+      break;
+    }
+    if (!server.running()) {
+      std::fprintf(stderr, "namesrvd: server loop exited unexpectedly\n");
+      exit_code = 1;
+      break;
+    }
+  }
+  server.Stop();
+  server.Wait();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    stop_scan = true;
+  }
+  cv.notify_all();
+  scanner.join();
+  return exit_code;
+}
