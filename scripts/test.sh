@@ -13,7 +13,7 @@ fi
 status=0
 for preset in asan release; do
   echo "=== build: $preset"
-  cmake --preset "$preset" -DRS_BUILD_BENCH=$([ "$preset" = release ] && echo ON || echo OFF) >/dev/null
+  cmake --preset "$preset" -DRS_BUILD_TESTS=ON -DRS_BUILD_BENCH=$([ "$preset" = release ] && echo ON || echo OFF) >/dev/null
   cmake --build --preset "$preset"
   echo "=== test: $preset"
   # ASan: the mappings are large and sparse; keep leak checking on.
