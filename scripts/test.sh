@@ -18,7 +18,7 @@ for preset in asan release; do
   echo "=== test: $preset"
   # ASan: the mappings are large and sparse; keep leak checking on.
   if ! ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-      ctest --preset "$preset" -j "$jobs" --timeout 900; then
+      ctest --preset "$preset" -j "$jobs" --timeout 900 --no-tests=error; then
     status=1
   fi
 done
