@@ -1,0 +1,642 @@
+// Broker implementation (see broker.h).
+// Thread-safety: mu_ guards the topic table and the client registry; the store and the offset
+// table are thread-safe themselves. Put completions capture only values and a shared_ptr to the
+// connection, never `this`.
+#include "broker/broker.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <utility>
+
+#include "libstore/message.h"
+#include "nlohmann/json.hpp"
+
+namespace brokerd::broker {
+
+namespace {
+
+using remoting::MakeResponse;
+using remoting::RemotingCommand;
+namespace rc = remoting::response_code;
+namespace req = remoting::request_code;
+
+bool ValidTopicName(const std::string& topic) {
+  if (topic.empty() || topic.size() > kMaxTopicLength) return false;
+  for (char c : topic) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '%' || c == '|' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool NotAllowedSendTopic(const std::string& topic) {
+  return topic == "SCHEDULE_TOPIC_XXXX" || topic == "RMQ_SYS_TRANS_HALF_TOPIC" ||
+         topic == "RMQ_SYS_TRANS_OP_HALF_TOPIC" || topic == "RMQ_SYS_TRACE_TOPIC" ||
+         topic == "TRANS_CHECK_MAX_TIME_TOPIC";
+}
+
+// "a || b" -> {"a", "b"}; "*" or empty -> {} (everything).
+std::vector<std::string> ParseTagExpression(const std::string& expr) {
+  std::vector<std::string> tags;
+  size_t pos = 0;
+  while (pos <= expr.size()) {
+    size_t bar = expr.find("||", pos);
+    std::string part = expr.substr(pos, bar == std::string::npos ? std::string::npos : bar - pos);
+    size_t b = part.find_first_not_of(" \t");
+    size_t e = part.find_last_not_of(" \t");
+    if (b != std::string::npos) {
+      part = part.substr(b, e - b + 1);
+      if (part == "*") return {};
+      tags.push_back(part);
+    }
+    if (bar == std::string::npos) break;
+    pos = bar + 2;
+  }
+  return tags;
+}
+
+// The stored properties: the producer's, without WAIT, plus CLUSTER (as RocketMQ 4.9.7 does).
+std::string StoredProperties(const std::string& encoded, const std::string& cluster) {
+  libstore::Properties in = libstore::Properties::Decode(encoded);
+  libstore::Properties out;
+  for (const auto& [k, v] : in.entries()) {
+    if (k != "WAIT" && k != "CLUSTER") out.Set(k, v);
+  }
+  out.Set("CLUSTER", cluster);
+  return out.Encode();
+}
+
+int32_t PullCode(libstore::GetStatus status, int64_t requested) {
+  using libstore::GetStatus;
+  switch (status) {
+    case GetStatus::kFound:
+      return rc::kSuccess;
+    case GetStatus::kOffsetOverflowOne:
+    case GetStatus::kOffsetFoundNull:
+      return rc::kPullNotFound;
+    case GetStatus::kNoMatchedMessage:
+    case GetStatus::kMessageWasRemoving:
+      return rc::kPullRetryImmediately;
+    case GetStatus::kOffsetTooSmall:
+    case GetStatus::kOffsetOverflowBadly:
+      return rc::kPullOffsetMoved;
+    case GetStatus::kNoMessageInQueue:
+    case GetStatus::kNoMatchedLogicQueue:
+      return requested != 0 ? rc::kPullOffsetMoved : rc::kPullNotFound;
+  }
+  return rc::kSystemError;
+}
+
+std::string StatusRemark(const absl::Status& s) { return std::string(s.message()); }
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::BrokerConfig& config) {
+  libstore::StoreOptions options = config::ToStoreOptions(config);
+  absl::StatusOr<std::unique_ptr<libstore::MessageStore>> store =
+      libstore::MessageStore::Open(options);
+  if (!store.ok()) return store.status();
+  std::unique_ptr<Broker> broker(new Broker(config, std::move(*store)));
+  broker->offsets_path_ = options.root_dir + "/config/consumerOffset.json";
+  if (absl::Status s = broker->offsets_.Load(broker->offsets_path_); !s.ok()) {
+    broker->closed_ = true;  // keep the unreadable file as it is (no persist on destruction)
+    (void)broker->store_->Close();
+    return s;
+  }
+  broker->hold_thread_ = std::thread([b = broker.get()] { b->HoldLoop(); });
+  return broker;
+}
+
+Broker::Broker(config::BrokerConfig config, std::unique_ptr<libstore::MessageStore> store)
+    : config_(std::move(config)), store_(std::move(store)) {
+  data_version_timestamp_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
+  if (config_.auto_create_topic_enable) {
+    topics_[std::string(kAutoCreateTopicKey)] =
+        TopicConfig{config_.default_topic_queue_nums, config_.default_topic_queue_nums,
+                    kPermRead | kPermWrite | kPermInherit};
+  }
+  // Topics with stored queues survive restarts (topics.json is not kept yet).
+  for (const auto& [topic, queue_id] : store_->ListQueues()) {
+    TopicConfig& t = topics_[topic];
+    int32_t n = std::max(queue_id + 1, t.write_queue_nums);
+    t.read_queue_nums = std::max(t.read_queue_nums, n);
+    t.write_queue_nums = n;
+  }
+}
+
+Broker::~Broker() { (void)Close(); }
+
+absl::Status Broker::PersistOffsets() { return offsets_.Persist(offsets_path_); }
+
+absl::Status Broker::Close() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return absl::OkStatus();
+    closed_ = true;
+  }
+  {
+    std::lock_guard<std::mutex> lock(hold_->mu);
+    hold_->stop = true;
+  }
+  hold_->cv.notify_all();
+  if (hold_thread_.joinable()) hold_thread_.join();
+  absl::Status offsets = PersistOffsets();
+  absl::Status store = store_->Close();
+  return !offsets.ok() ? offsets : store;
+}
+
+uint64_t Broker::topics_version() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return topics_version_;
+}
+
+RemotingCommand Broker::MakeRegisterRequest(int32_t opaque) const {
+  RemotingCommand cmd = remoting::MakeRequest(req::kRegisterBroker, opaque);
+  nlohmann::ordered_json table = nlohmann::ordered_json::object();
+  uint64_t version = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    version = topics_version_;
+    for (const auto& [name, t] : topics_) {
+      table[name] = {{"order", false},
+                     {"perm", t.perm},
+                     {"readQueueNums", t.read_queue_nums},
+                     {"topicFilterType", "SINGLE_TAG"},
+                     {"topicName", name},
+                     {"topicSysFlag", 0},
+                     {"writeQueueNums", t.write_queue_nums}};
+    }
+  }
+  nlohmann::ordered_json body;
+  body["filterServerList"] = nlohmann::ordered_json::array();
+  body["topicConfigSerializeWrapper"] = {
+      {"dataVersion", {{"counter", version}, {"timestamp", data_version_timestamp_ms_}}},
+      {"topicConfigTable", std::move(table)}};
+  cmd.body = body.dump();
+  uint32_t crc = static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(cmd.body.data()),
+                                             static_cast<uInt>(cmd.body.size()))) &
+                 0x7FFFFFFFu;
+  cmd.SetExtField("brokerAddr", config_.broker_ip1 + ":" + std::to_string(config_.listen_port));
+  cmd.SetExtField("brokerId", std::to_string(config_.broker_id));
+  cmd.SetExtField("brokerName", config_.broker_name);
+  cmd.SetExtField("clusterName", config_.broker_cluster_name);
+  cmd.SetExtField("haServerAddr",
+                  config_.broker_ip2 + ":" + std::to_string(config_.ha_listen_port));
+  cmd.SetExtField("compressed", "false");
+  cmd.SetExtField("bodyCrc32", std::to_string(crc));
+  return cmd;
+}
+
+RemotingCommand Broker::MakeUnregisterRequest(int32_t opaque) const {
+  RemotingCommand cmd = remoting::MakeRequest(req::kUnregisterBroker, opaque);
+  cmd.SetExtField("brokerAddr", config_.broker_ip1 + ":" + std::to_string(config_.listen_port));
+  cmd.SetExtField("brokerId", std::to_string(config_.broker_id));
+  cmd.SetExtField("brokerName", config_.broker_name);
+  cmd.SetExtField("clusterName", config_.broker_cluster_name);
+  return cmd;
+}
+
+std::map<std::string, TopicConfig> Broker::TopicsSnapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return topics_;
+}
+
+void Broker::Handle(net::Connection& conn, RemotingCommand request) {
+  if (request.IsResponse()) return;  // no server-initiated requests yet
+  RemotingCommand response;
+  switch (request.code) {
+    case req::kSendMessage:
+    case req::kSendMessageV2:
+      HandleSend(conn, request);
+      return;
+    case req::kPullMessage:
+      response = HandlePull(request);
+      if (response.code == rc::kPullNotFound && MaybeHold(conn, request)) return;
+      break;
+    case req::kQueryConsumerOffset:
+      response = HandleQueryOffset(request);
+      break;
+    case req::kUpdateConsumerOffset:
+      response = HandleUpdateOffset(request);
+      break;
+    case req::kGetMaxOffset:
+      response = HandleQueueOffset(request, /*max=*/true);
+      break;
+    case req::kGetMinOffset:
+      response = HandleQueueOffset(request, /*max=*/false);
+      break;
+    case req::kHeartBeat:
+      response = HandleHeartbeat(conn, request);
+      break;
+    case req::kUnregisterClient:
+      response = HandleUnregister(request);
+      break;
+    case req::kGetConsumerListByGroup:
+      response = HandleConsumerList(request);
+      break;
+    default:
+      response = MakeResponse(request, rc::kRequestCodeNotSupported,
+                              " request type " + std::to_string(request.code) + " not supported");
+      break;
+  }
+  if (request.IsOneway()) return;
+  if (absl::Status s = conn.Send(response); !s.ok()) {
+    std::fprintf(stderr, "brokerd: send to %s: %s\n", conn.peer().c_str(), s.ToString().c_str());
+  }
+}
+
+std::optional<TopicConfig> Broker::FindOrCreateTopic(const std::string& topic,
+                                                     const std::string& default_topic,
+                                                     int32_t default_queue_nums) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = topics_.find(topic);
+  if (it != topics_.end()) return it->second;
+  if (topic.rfind("%RETRY%", 0) == 0) {
+    ++topics_version_;
+    return topics_[topic] = TopicConfig{1, 1, kPermRead | kPermWrite};
+  }
+  auto def = topics_.find(default_topic);
+  if (def == topics_.end() || (def->second.perm & kPermInherit) == 0) return std::nullopt;
+  ++topics_version_;
+  int32_t n = std::min(std::max(default_queue_nums, 1), def->second.write_queue_nums);
+  return topics_[topic] = TopicConfig{n, n, def->second.perm & ~kPermInherit};
+}
+
+void Broker::HandleSend(net::Connection& conn, const RemotingCommand& request) {
+  const bool v2 = request.code == req::kSendMessageV2;
+  auto name = [v2](const char* v1, const char* short_name) { return v2 ? short_name : v1; };
+  auto reject = [&](int32_t code, std::string remark) {
+    if (request.IsOneway()) return;
+    (void)conn.Send(MakeResponse(request, code, std::move(remark)));
+  };
+  absl::StatusOr<std::string> group = request.GetString(name("producerGroup", "a"));
+  absl::StatusOr<std::string> topic = request.GetString(name("topic", "b"));
+  absl::StatusOr<std::string> default_topic = request.GetString(name("defaultTopic", "c"));
+  absl::StatusOr<int32_t> default_nums = request.GetInt32(name("defaultTopicQueueNums", "d"));
+  absl::StatusOr<int32_t> queue_id = request.GetInt32(name("queueId", "e"));
+  absl::StatusOr<int32_t> sys_flag = request.GetInt32(name("sysFlag", "f"));
+  absl::StatusOr<int64_t> born = request.GetInt64(name("bornTimestamp", "g"));
+  absl::StatusOr<int32_t> flag = request.GetInt32(name("flag", "h"));
+  absl::StatusOr<int32_t> reconsume = request.GetInt32Or(name("reconsumeTimes", "j"), 0);
+  absl::StatusOr<bool> batch = request.GetBoolOr(name("batch", "m"), false);
+  for (const absl::Status& s : {group.status(), topic.status(), default_topic.status(),
+                                default_nums.status(), queue_id.status(), sys_flag.status(),
+                                born.status(), flag.status(), reconsume.status(), batch.status()}) {
+    if (!s.ok()) return reject(rc::kSystemError, StatusRemark(s));
+  }
+  if (*batch)
+    return reject(rc::kSystemError, "batch messages are not supported by this broker yet");
+  if (!ValidTopicName(*topic)) {
+    return reject(rc::kSystemError,
+                  "The specified topic[" + *topic + "] contains illegal characters or is too long");
+  }
+  if (NotAllowedSendTopic(*topic)) {
+    return reject(rc::kNoPermission, "Sending message to topic[" + *topic + "] is forbidden.");
+  }
+  std::optional<TopicConfig> tc = FindOrCreateTopic(*topic, *default_topic, *default_nums);
+  if (!tc.has_value()) {
+    return reject(rc::kTopicNotExist, "topic[" + *topic + "] not exist, apply first please!");
+  }
+  if ((tc->perm & kPermWrite) == 0) {
+    return reject(rc::kNoPermission, "the topic[" + *topic + "] sending message is forbidden");
+  }
+  int32_t qid = *queue_id;
+  if (qid < 0) {
+    std::lock_guard<std::mutex> lock(mu_);
+    qid = static_cast<int32_t>(next_queue_++ % static_cast<uint32_t>(tc->write_queue_nums));
+  }
+  if (qid >= std::max(tc->read_queue_nums, tc->write_queue_nums)) {
+    return reject(rc::kSystemError,
+                  "request queueId[" + std::to_string(qid) + "] is illegal, topic[" + *topic + "]");
+  }
+  const std::string* props = request.FindExtField(name("properties", "i"));
+  if (props != nullptr && props->size() > kMaxPropertiesBytes) {
+    return reject(rc::kMessageIllegal,
+                  "properties size exceeds " + std::to_string(kMaxPropertiesBytes) + " bytes");
+  }
+  if (request.body.size() > static_cast<size_t>(config_.max_message_size)) {
+    return reject(rc::kMessageIllegal, "message body size exceeds maxMessageSize " +
+                                           std::to_string(config_.max_message_size));
+  }
+
+  libstore::MessageToStore msg;
+  msg.topic = *topic;
+  msg.queue_id = qid;
+  msg.flag = *flag;
+  msg.sys_flag = *sys_flag;
+  msg.body = request.body;
+  msg.properties = StoredProperties(props != nullptr ? *props : "", config_.broker_cluster_name);
+  msg.born_timestamp_ms = *born;
+  if (absl::StatusOr<libstore::HostAddress> host = libstore::HostAddress::Parse(conn.peer());
+      host.ok()) {
+    msg.born_host = *host;
+  } else {
+    msg.born_host.ip_bytes = std::string("\x7f\0\0\x01", 4);
+  }
+  msg.reconsume_times = *reconsume;
+
+  std::shared_ptr<net::Connection> target = conn.shared_from_this();
+  RemotingCommand proto = MakeResponse(request, rc::kSuccess);
+  const bool oneway = request.IsOneway();
+  store_->PutAsync(msg, [target, proto = std::move(proto), oneway, qid,
+                         hold = hold_](absl::StatusOr<libstore::PutResult> result) mutable {
+    if (result.ok()) {  // wake held pulls
+      {
+        std::lock_guard<std::mutex> lock(hold->mu);
+        hold->woken = true;
+      }
+      hold->cv.notify_all();
+    }
+    if (oneway) return;
+    if (!result.ok()) {
+      const absl::Status& s = result.status();
+      proto.code = s.code() == absl::StatusCode::kInvalidArgument ? rc::kMessageIllegal
+                   : (s.code() == absl::StatusCode::kResourceExhausted ||
+                      s.code() == absl::StatusCode::kFailedPrecondition)
+                       ? rc::kServiceNotAvailable
+                       : rc::kSystemError;
+      proto.remark = std::string(s.message());
+    } else {
+      switch (result->status) {
+        case libstore::PutStatus::kOk:
+          proto.code = rc::kSuccess;
+          break;
+        case libstore::PutStatus::kFlushDiskTimeout:
+          proto.code = rc::kFlushDiskTimeout;
+          break;
+        case libstore::PutStatus::kFlushSlaveTimeout:
+          proto.code = rc::kFlushSlaveTimeout;
+          break;
+      }
+      // The field order of the Java broker's responses (HashMap order).
+      proto.SetExtField("queueId", std::to_string(qid));
+      proto.SetExtField("TRACE_ON", "true");
+      proto.SetExtField("MSG_REGION", "DefaultRegion");
+      proto.SetExtField("msgId", result->offset_msg_ids());
+      proto.SetExtField("queueOffset", std::to_string(result->queue_offset.value()));
+    }
+    if (absl::Status s = target->Send(proto); !s.ok()) {
+      std::fprintf(stderr, "brokerd: send response: %s\n", s.ToString().c_str());
+    }
+  });
+}
+
+bool Broker::MaybeHold(net::Connection& conn, const RemotingCommand& request) {
+  absl::StatusOr<int32_t> sys_flag = request.GetInt32Or("sysFlag", 0);
+  absl::StatusOr<int64_t> suspend = request.GetInt64Or("suspendTimeoutMillis", 0);
+  if (request.IsOneway() || !sys_flag.ok() || (*sys_flag & 0x2) == 0 || !suspend.ok()) {
+    return false;
+  }
+  int64_t hold_ms = config_.long_polling_enable ? *suspend : config_.short_polling_time_ms;
+  hold_ms = std::clamp<int64_t>(hold_ms, 0, kMaxSuspendMs);
+  if (hold_ms == 0) return false;
+  HeldPull held;
+  held.conn = conn.shared_from_this();
+  held.request = request;
+  held.topic = *request.GetString("topic");
+  held.queue_id = *request.GetInt32("queueId");
+  held.offset = *request.GetInt64("queueOffset");
+  held.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(hold_ms);
+  std::lock_guard<std::mutex> lock(hold_->mu);
+  if (hold_->stop || hold_->held.size() >= kMaxHeldPulls) return false;
+  hold_->held.push_back(std::move(held));
+  return true;
+}
+
+void Broker::HoldLoop() {
+  std::unique_lock<std::mutex> lock(hold_->mu);
+  while (!hold_->stop) {
+    hold_->cv.wait_for(lock, std::chrono::milliseconds(kHoldCheckIntervalMs),
+                       [&] { return hold_->stop || hold_->woken; });
+    if (hold_->stop) break;
+    hold_->woken = false;
+    if (hold_->held.empty()) continue;
+    std::vector<HeldPull> held = std::move(hold_->held);
+    hold_->held.clear();
+    lock.unlock();
+    std::vector<HeldPull> keep;
+    auto now = std::chrono::steady_clock::now();
+    for (HeldPull& h : held) {
+      if (h.conn->closed()) continue;
+      bool arrived = store_->GetMaxOffset(h.topic, h.queue_id).value() > h.offset;
+      if (!arrived && now < h.deadline) {
+        keep.push_back(std::move(h));
+        continue;
+      }
+      RemotingCommand response = HandlePull(h.request);
+      if (response.code == rc::kPullNotFound && now < h.deadline) {
+        keep.push_back(std::move(h));  // arrived but not yet dispatched: look again
+        continue;
+      }
+      if (absl::Status s = h.conn->Send(response); !s.ok()) {
+        std::fprintf(stderr, "brokerd: send held pull response: %s\n", s.ToString().c_str());
+      }
+    }
+    lock.lock();
+    for (HeldPull& h : keep) hold_->held.push_back(std::move(h));
+  }
+}
+
+std::vector<std::string> Broker::HeartbeatTags(const std::string& group, const std::string& topic) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto g = consumers_.find(group);
+  if (g == consumers_.end()) return {};
+  for (const auto& [client, info] : g->second) {
+    auto t = info.subscriptions.find(topic);
+    if (t != info.subscriptions.end()) return t->second;
+  }
+  return {};
+}
+
+RemotingCommand Broker::HandlePull(const RemotingCommand& request) {
+  absl::StatusOr<std::string> group = request.GetString("consumerGroup");
+  absl::StatusOr<std::string> topic = request.GetString("topic");
+  absl::StatusOr<int32_t> queue_id = request.GetInt32("queueId");
+  absl::StatusOr<int64_t> offset = request.GetInt64("queueOffset");
+  absl::StatusOr<int32_t> max_nums = request.GetInt32Or("maxMsgNums", kMaxPullMessages);
+  absl::StatusOr<int32_t> sys_flag = request.GetInt32Or("sysFlag", 0);
+  absl::StatusOr<int64_t> commit = request.GetInt64Or("commitOffset", -1);
+  for (const absl::Status& s : {group.status(), topic.status(), queue_id.status(), offset.status(),
+                                max_nums.status(), sys_flag.status(), commit.status()}) {
+    if (!s.ok()) return MakeResponse(request, rc::kSystemError, StatusRemark(s));
+  }
+  if ((*sys_flag & 0x1) != 0) offsets_.Commit(*group, *topic, *queue_id, *commit);
+
+  libstore::GetRequest get;
+  get.topic = *topic;
+  get.queue_id = *queue_id;
+  get.offset = libstore::QueueOffset(*offset);
+  get.max_count = std::clamp(*max_nums, 1, kMaxPullMessages);
+  get.max_bytes = kMaxPullBytes;
+  const std::string* sub = request.FindExtField("subscription");
+  if ((*sys_flag & 0x4) != 0 && sub != nullptr) {
+    get.tags = ParseTagExpression(*sub);
+  } else {
+    get.tags = HeartbeatTags(*group, *topic);
+  }
+  libstore::GetResult result = store_->GetMessages(get);
+  int32_t code = PullCode(result.status, *offset);
+  RemotingCommand response =
+      MakeResponse(request, code, std::string(libstore::GetStatusName(result.status)));
+  int64_t next = result.next_begin_offset.value();
+  if (result.status == libstore::GetStatus::kNoMatchedLogicQueue ||
+      result.status == libstore::GetStatus::kNoMessageInQueue) {
+    next = 0;
+  }
+  response.SetExtField("suggestWhichBrokerId", "0");
+  response.SetExtField("nextBeginOffset", std::to_string(next));
+  response.SetExtField("maxOffset", std::to_string(result.max_offset.value()));
+  response.SetExtField("minOffset", std::to_string(result.min_offset.value()));
+  if (code == rc::kSuccess) {
+    std::string body;
+    body.reserve(static_cast<size_t>(result.total_bytes));
+    for (const libstore::MessageRef& m : result.messages) body.append(m.message.record);
+    response.body = std::move(body);
+  }
+  return response;
+}
+
+RemotingCommand Broker::HandleQueryOffset(const RemotingCommand& request) {
+  absl::StatusOr<std::string> group = request.GetString("consumerGroup");
+  absl::StatusOr<std::string> topic = request.GetString("topic");
+  absl::StatusOr<int32_t> queue_id = request.GetInt32("queueId");
+  for (const absl::Status& s : {group.status(), topic.status(), queue_id.status()}) {
+    if (!s.ok()) return MakeResponse(request, rc::kSystemError, StatusRemark(s));
+  }
+  std::optional<int64_t> offset = offsets_.Query(*group, *topic, *queue_id);
+  if (!offset.has_value()) {
+    // The 4.x broker answers 0 for a queue that still starts at 0 (its first message is "in
+    // memory"), so a new group on a young topic reads from the beginning.
+    if (store_->GetMinOffset(*topic, *queue_id).value() == 0) {
+      offset = 0;
+    } else {
+      return MakeResponse(request, rc::kQueryNotFound,
+                          "Not found, maybe this group consumer boot first");
+    }
+  }
+  RemotingCommand response = MakeResponse(request, rc::kSuccess);
+  response.SetExtField("offset", std::to_string(*offset));
+  return response;
+}
+
+RemotingCommand Broker::HandleUpdateOffset(const RemotingCommand& request) {
+  absl::StatusOr<std::string> group = request.GetString("consumerGroup");
+  absl::StatusOr<std::string> topic = request.GetString("topic");
+  absl::StatusOr<int32_t> queue_id = request.GetInt32("queueId");
+  absl::StatusOr<int64_t> commit = request.GetInt64("commitOffset");
+  for (const absl::Status& s :
+       {group.status(), topic.status(), queue_id.status(), commit.status()}) {
+    if (!s.ok()) return MakeResponse(request, rc::kSystemError, StatusRemark(s));
+  }
+  offsets_.Commit(*group, *topic, *queue_id, *commit);
+  RemotingCommand response = MakeResponse(request, rc::kSuccess);
+  response.emit_empty_ext_fields = true;
+  return response;
+}
+
+RemotingCommand Broker::HandleQueueOffset(const RemotingCommand& request, bool max) {
+  absl::StatusOr<std::string> topic = request.GetString("topic");
+  absl::StatusOr<int32_t> queue_id = request.GetInt32("queueId");
+  for (const absl::Status& s : {topic.status(), queue_id.status()}) {
+    if (!s.ok()) return MakeResponse(request, rc::kSystemError, StatusRemark(s));
+  }
+  libstore::QueueOffset offset =
+      max ? store_->GetMaxOffset(*topic, *queue_id) : store_->GetMinOffset(*topic, *queue_id);
+  RemotingCommand response = MakeResponse(request, rc::kSuccess);
+  response.SetExtField("offset", std::to_string(offset.value()));
+  return response;
+}
+
+RemotingCommand Broker::HandleHeartbeat(net::Connection& conn, const RemotingCommand& request) {
+  nlohmann::json j = nlohmann::json::parse(request.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return MakeResponse(request, rc::kSystemError, "heartbeat body is not a JSON object");
+  }
+  auto client = j.find("clientID");
+  if (client == j.end() || !client->is_string()) {
+    return MakeResponse(request, rc::kSystemError, "heartbeat without clientID");
+  }
+  auto consumers = j.find("consumerDataSet");
+  if (consumers != j.end() && consumers->is_array()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& c : *consumers) {
+      if (!c.is_object() || !c.contains("groupName") || !c["groupName"].is_string()) continue;
+      std::string group = c["groupName"].get<std::string>();
+      ClientInfo info;
+      info.conn_id = conn.id();
+      auto subs = c.find("subscriptionDataSet");
+      if (subs != c.end() && subs->is_array()) {
+        for (const auto& s : *subs) {
+          if (!s.is_object() || !s.contains("topic") || !s["topic"].is_string()) continue;
+          std::string expr = s.contains("subString") && s["subString"].is_string()
+                                 ? s["subString"].get<std::string>()
+                                 : "*";
+          std::string topic = s["topic"].get<std::string>();
+          info.subscriptions[topic] = ParseTagExpression(expr);
+          if (topic.rfind("%RETRY%", 0) == 0 && !topics_.contains(topic)) {
+            ++topics_version_;
+            topics_[topic] = TopicConfig{1, 1, kPermRead | kPermWrite};
+          }
+        }
+      }
+      consumers_[group][client->get<std::string>()] = std::move(info);
+    }
+  }
+  return MakeResponse(request, rc::kSuccess);
+}
+
+RemotingCommand Broker::HandleUnregister(const RemotingCommand& request) {
+  const std::string* client = request.FindExtField("clientID");
+  const std::string* group = request.FindExtField("consumerGroup");
+  if (client != nullptr && group != nullptr) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto g = consumers_.find(*group);
+    if (g != consumers_.end()) {
+      g->second.erase(*client);
+      if (g->second.empty()) consumers_.erase(g);
+    }
+  }
+  RemotingCommand response = MakeResponse(request, rc::kSuccess);
+  response.emit_empty_ext_fields = true;
+  return response;
+}
+
+RemotingCommand Broker::HandleConsumerList(const RemotingCommand& request) {
+  absl::StatusOr<std::string> group = request.GetString("consumerGroup");
+  if (!group.ok()) return MakeResponse(request, rc::kSystemError, StatusRemark(group.status()));
+  std::vector<std::string> ids;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto g = consumers_.find(*group);
+    if (g != consumers_.end()) {
+      for (const auto& [id, info] : g->second) ids.push_back(id);
+    }
+  }
+  if (ids.empty()) {
+    return MakeResponse(request, rc::kSystemError, "no consumer for this group, " + *group);
+  }
+  nlohmann::ordered_json body;
+  body["consumerIdList"] = ids;  // std::map order: sorted
+  RemotingCommand response = MakeResponse(request, rc::kSuccess);
+  response.emit_empty_ext_fields = true;
+  response.body = body.dump();
+  return response;
+}
+
+void Broker::OnConnectionClosed(uint64_t conn_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto g = consumers_.begin(); g != consumers_.end();) {
+    for (auto c = g->second.begin(); c != g->second.end();) {
+      c = c->second.conn_id == conn_id ? g->second.erase(c) : std::next(c);
+    }
+    g = g->second.empty() ? consumers_.erase(g) : std::next(g);
+  }
+}
+
+}  // namespace brokerd::broker

@@ -1,0 +1,628 @@
+// Tests of the brokerd program: starts the real binary on 127.0.0.1 with a temporary store and a
+// free port, sends SEND_MESSAGE_V2 requests (built with the codec, and the recorded frames of
+// java-send-sync.jsonl when ../shared is present), pulls them back and decodes the stored records
+// (layout parsed here), round-trips consumer offsets and restarts with SIGTERM and SIGKILL.
+// Every wait is bounded.
+// Thread-safety: single-threaded tests.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "net/client.h"
+#include "nlohmann/json.hpp"
+#include "remoting/codes.h"
+#include "remoting/frame_codec.h"
+
+namespace {
+
+using brokerd::net::Client;
+using brokerd::remoting::RemotingCommand;
+using std::chrono::milliseconds;
+namespace rc = brokerd::remoting::response_code;
+
+constexpr auto kIo = milliseconds(10000);
+
+std::string SourceDir() {
+  const char* env = std::getenv("RS_SOURCE_DIR");
+  return env != nullptr ? env : RS_BROKER_TEST_SOURCE_DIR;
+}
+std::string WireDir() { return SourceDir() + "/../shared/fixtures/wire"; }
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  socklen_t len = sizeof(a);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+// One brokerd child process over a store directory that outlives restarts.
+class Brokerd {
+ public:
+  Brokerd() {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("brokerd-test-" + std::to_string(getpid()) + "-" + std::to_string(FreePort()));
+    std::filesystem::create_directories(dir_);
+  }
+  ~Brokerd() {
+    if (pid_ > 0) Signal(SIGKILL);
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  // Extra broker.conf lines for the next Start.
+  void set_extra_config(std::string text) { extra_ = std::move(text); }
+  bool Start() {
+    port_ = FreePort();
+    std::string conf = (dir_ / "broker.conf").string();
+    std::ofstream(conf) << extra_ << "brokerName=broker-a\nbrokerIP1=127.0.0.1\n"
+                        << "listenPort=" << port_
+                        << "\nstorePathRootDir=" << (dir_ / "store").string()
+                        << "\nflushDiskType=SYNC_FLUSH\nmappedFileSizeCommitLog=1048576\n"
+                        << "mappedFileSizeConsumeQueue=6000\n";
+    pid_ = fork();
+    if (pid_ == 0) {
+      execl(RS_BROKERD_PATH, "brokerd", "-c", conf.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+      Client c;
+      if (c.Connect("127.0.0.1", port_, milliseconds(500)).ok()) return true;
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return false;
+      }
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    return false;
+  }
+  // Sends sig and waits (bounded) for the exit; returns the wait status or -1.
+  int Signal(int sig) {
+    if (pid_ <= 0) return -1;
+    kill(pid_, sig);
+    for (int i = 0; i < 400; ++i) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return status;
+      }
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+    return -1;
+  }
+  int port() const { return port_; }
+  std::filesystem::path store() const { return dir_ / "store"; }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::filesystem::path dir_;
+  std::string extra_;
+};
+
+// A namesrvd child process (for registration).
+class Namesrvd {
+ public:
+  ~Namesrvd() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    std::error_code ec;
+    std::filesystem::remove(kv_, ec);
+  }
+  bool Start() {
+    port_ = FreePort();
+    kv_ = std::filesystem::temp_directory_path() /
+          ("brokerd-test-kv-" + std::to_string(getpid()) + "-" + std::to_string(port_));
+    std::string conf = kv_.string() + ".properties";
+    std::ofstream(conf) << "listenPort=" << port_ << "\nkvConfigPath=" << kv_.string() << "\n";
+    pid_ = fork();
+    if (pid_ == 0) {
+      execl(RS_NAMESRVD_PATH, "namesrvd", "-c", conf.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    for (int i = 0; i < 200; ++i) {
+      Client c;
+      if (c.Connect("127.0.0.1", port_, milliseconds(500)).ok()) return true;
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    return false;
+  }
+  int port() const { return port_; }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::filesystem::path kv_;
+};
+
+int32_t opaque_counter = 1000;
+
+RemotingCommand Request(int32_t code, std::vector<std::pair<std::string, std::string>> fields) {
+  RemotingCommand cmd;
+  cmd.code = code;
+  cmd.opaque = ++opaque_counter;
+  for (auto& [k, v] : fields) cmd.SetExtField(k, v);
+  return cmd;
+}
+
+RemotingCommand SendV2(const std::string& topic, int queue_id, const std::string& body,
+                       const std::string& tag) {
+  RemotingCommand cmd = Request(310, {{"a", "pg"},
+                                      {"b", topic},
+                                      {"c", "TBW102"},
+                                      {"d", "4"},
+                                      {"e", std::to_string(queue_id)},
+                                      {"f", "0"},
+                                      {"g", "1700000000000"},
+                                      {"h", "0"},
+                                      {"i", std::string("TAGS\x01") + tag + "\x02WAIT\x01true\x02"},
+                                      {"j", "0"},
+                                      {"k", "false"},
+                                      {"m", "false"},
+                                      {"n", "broker-a"}});
+  cmd.body = body;
+  return cmd;
+}
+
+RemotingCommand Pull(const std::string& topic, int queue_id, int64_t offset,
+                     const std::string& sub = "*", int sys_flag = 4, int suspend_ms = 1000) {
+  return Request(11, {{"consumerGroup", "cg"},
+                      {"topic", topic},
+                      {"queueId", std::to_string(queue_id)},
+                      {"queueOffset", std::to_string(offset)},
+                      {"maxMsgNums", "32"},
+                      {"sysFlag", std::to_string(sys_flag)},
+                      {"commitOffset", "0"},
+                      {"suspendTimeoutMillis", std::to_string(suspend_ms)},
+                      {"subscription", sub},
+                      {"subVersion", "0"}});
+}
+
+// A stored record, parsed by the CommitLog layout (store spec / remoting spec 5.5).
+struct Record {
+  int32_t queue_id = 0;
+  int64_t queue_offset = 0;
+  int64_t physical_offset = 0;
+  std::string body;
+  std::string topic;
+  std::string properties;
+};
+
+uint64_t Be(const std::string& b, size_t at, int n) {
+  uint64_t v = 0;
+  for (int i = 0; i < n; ++i) v = (v << 8) | static_cast<uint8_t>(b[at + i]);
+  return v;
+}
+
+std::vector<Record> ParseRecords(const std::string& body) {
+  std::vector<Record> out;
+  size_t p = 0;
+  while (p + 4 <= body.size()) {
+    size_t size = Be(body, p, 4);
+    EXPECT_GE(size, 60u);
+    EXPECT_LE(p + size, body.size());
+    if (size < 60 || p + size > body.size()) break;
+    Record r;
+    size_t q = p + 12;
+    r.queue_id = static_cast<int32_t>(Be(body, q, 4));
+    q += 8;  // queueId, flag
+    r.queue_offset = static_cast<int64_t>(Be(body, q, 8));
+    r.physical_offset = static_cast<int64_t>(Be(body, q + 8, 8));
+    q += 16;
+    int32_t sys_flag = static_cast<int32_t>(Be(body, q, 4));
+    q += 4 + 8;                       // sysFlag, bornTimestamp
+    q += (sys_flag & 0x10) ? 20 : 8;  // bornHost
+    q += 8;                           // storeTimestamp
+    q += (sys_flag & 0x20) ? 20 : 8;  // storeHost
+    q += 4 + 8;                       // reconsumeTimes, preparedTransactionOffset
+    size_t body_len = Be(body, q, 4);
+    r.body = body.substr(q + 4, body_len);
+    q += 4 + body_len;
+    size_t topic_len = Be(body, q, 1);
+    r.topic = body.substr(q + 1, topic_len);
+    q += 1 + topic_len;
+    size_t props_len = Be(body, q, 2);
+    r.properties = body.substr(q + 2, props_len);
+    q += 2 + props_len;
+    EXPECT_EQ(q, p + size);
+    out.push_back(r);
+    p += size;
+  }
+  EXPECT_EQ(p, body.size());
+  return out;
+}
+
+class BrokerdTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(broker_.Start()) << "brokerd did not start listening"; }
+  void Connect(Client& c) { ASSERT_TRUE(c.Connect("127.0.0.1", broker_.port(), kIo).ok()); }
+  Brokerd broker_;
+};
+
+TEST_F(BrokerdTest, SendThenPullRoundTrip) {
+  Client c;
+  Connect(c);
+  for (int i = 0; i < 5; ++i) {
+    auto r = c.Call(SendV2("TopicA", 1, "hello " + std::to_string(i), i % 2 ? "odd" : "even"), kIo);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->code, rc::kSuccess) << r->remark.value_or("");
+    EXPECT_TRUE(r->IsResponse());
+    ASSERT_NE(r->FindExtField("msgId"), nullptr);
+    EXPECT_EQ(r->FindExtField("msgId")->size(), 32u);
+    // offsetMsgId = store IP (4 bytes) + store port (4 bytes) + physical offset (8 bytes).
+    EXPECT_EQ(
+        r->FindExtField("msgId")->substr(0, 16), "7F000001" + [&] {
+          char hex[16];
+          std::snprintf(hex, sizeof(hex), "%08X", broker_.port());
+          return std::string(hex);
+        }());
+    EXPECT_EQ(*r->FindExtField("queueId"), "1");
+    EXPECT_EQ(*r->FindExtField("queueOffset"), std::to_string(i));
+    EXPECT_EQ(*r->FindExtField("MSG_REGION"), "DefaultRegion");
+    EXPECT_EQ(*r->FindExtField("TRACE_ON"), "true");
+  }
+  auto p = c.Call(Pull("TopicA", 1, 0), kIo);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->code, rc::kSuccess);
+  EXPECT_EQ(*p->FindExtField("nextBeginOffset"), "5");
+  EXPECT_EQ(*p->FindExtField("maxOffset"), "5");
+  EXPECT_EQ(*p->FindExtField("minOffset"), "0");
+  EXPECT_EQ(*p->FindExtField("suggestWhichBrokerId"), "0");
+  std::vector<Record> records = ParseRecords(p->body);
+  ASSERT_EQ(records.size(), 5u);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(records[i].body, "hello " + std::to_string(i));
+    EXPECT_EQ(records[i].topic, "TopicA");
+    EXPECT_EQ(records[i].queue_id, 1);
+    EXPECT_EQ(records[i].queue_offset, i);
+    EXPECT_EQ(records[i].properties.find("WAIT"), std::string::npos);
+    EXPECT_NE(records[i].properties.find("CLUSTER\x01"), std::string::npos);
+  }
+  // Tag filter.
+  auto odd = c.Call(Pull("TopicA", 1, 0, "odd"), kIo);
+  ASSERT_TRUE(odd.ok());
+  EXPECT_EQ(odd->code, rc::kSuccess);
+  EXPECT_EQ(ParseRecords(odd->body).size(), 2u);
+  // Caught up, beyond, empty queue.
+  auto none = c.Call(Pull("TopicA", 1, 5), kIo);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->code, rc::kPullNotFound);
+  EXPECT_EQ(*none->FindExtField("nextBeginOffset"), "5");
+  auto moved = c.Call(Pull("TopicA", 1, 9), kIo);
+  ASSERT_TRUE(moved.ok());
+  EXPECT_EQ(moved->code, rc::kPullOffsetMoved);
+  EXPECT_EQ(*moved->FindExtField("nextBeginOffset"), "5");
+  auto empty = c.Call(Pull("TopicA", 2, 0), kIo);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty->code, rc::kPullNotFound);
+  // Max / min offsets.
+  auto max = c.Call(Request(30, {{"topic", "TopicA"}, {"queueId", "1"}}), kIo);
+  ASSERT_TRUE(max.ok());
+  EXPECT_EQ(*max->FindExtField("offset"), "5");
+  auto min = c.Call(Request(31, {{"topic", "TopicA"}, {"queueId", "1"}}), kIo);
+  ASSERT_TRUE(min.ok());
+  EXPECT_EQ(*min->FindExtField("offset"), "0");
+}
+
+TEST_F(BrokerdTest, LongPollingAnswersOnArrivalOrTimeout) {
+  Client consumer;
+  Connect(consumer);
+  Client producer;
+  Connect(producer);
+  // Nothing arrives: held for about suspendTimeoutMillis, then PULL_NOT_FOUND.
+  auto start = std::chrono::steady_clock::now();
+  auto idle = consumer.Call(Pull("TopicL", 0, 0, "*", 0x4 | 0x2, 600), kIo);
+  ASSERT_TRUE(idle.ok()) << idle.status();
+  EXPECT_EQ(idle->code, rc::kPullNotFound);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(500));
+  EXPECT_EQ(*idle->FindExtField("nextBeginOffset"), "0");
+  // A message arrives while the pull is held: answered with it, long before the timeout.
+  RemotingCommand held = Pull("TopicL", 0, 0, "*", 0x4 | 0x2, 20000);
+  ASSERT_TRUE(consumer.Send(held).ok());
+  std::this_thread::sleep_for(milliseconds(200));
+  start = std::chrono::steady_clock::now();
+  auto sent = producer.Call(SendV2("TopicL", 0, "wake", "t"), kIo);
+  ASSERT_TRUE(sent.ok());
+  ASSERT_EQ(sent->code, rc::kSuccess);
+  auto got = consumer.Read(kIo);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->opaque, held.opaque);
+  EXPECT_EQ(got->code, rc::kSuccess);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(5000));
+  std::vector<Record> records = ParseRecords(got->body);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].body, "wake");
+}
+
+TEST_F(BrokerdTest, BadSendsAndUnknownCodes) {
+  Client c;
+  Connect(c);
+  auto bad_topic = c.Call(SendV2("bad topic!", 0, "x", "t"), kIo);
+  ASSERT_TRUE(bad_topic.ok());
+  EXPECT_EQ(bad_topic->code, rc::kSystemError);
+  EXPECT_TRUE(bad_topic->remark.has_value());
+  auto bad_queue = c.Call(SendV2("TopicB", 99, "x", "t"), kIo);
+  ASSERT_TRUE(bad_queue.ok());
+  EXPECT_EQ(bad_queue->code, rc::kSystemError);
+  RemotingCommand missing = SendV2("TopicB", 0, "x", "t");
+  missing.ext_fields.Erase("g");
+  auto m = c.Call(missing, kIo);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->code, rc::kSystemError);
+  RemotingCommand big = SendV2("TopicB", 0, std::string(4194305, 'x'), "t");
+  auto b = c.Call(big, kIo);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->code, rc::kMessageIllegal);
+  auto forbidden = c.Call(SendV2("SCHEDULE_TOPIC_XXXX", 0, "x", "t"), kIo);
+  ASSERT_TRUE(forbidden.ok());
+  EXPECT_EQ(forbidden->code, rc::kNoPermission);
+  RemotingCommand no_default = SendV2("TopicC", 0, "x", "t");
+  no_default.SetExtField("c", "NoSuchDefault");
+  auto nd = c.Call(no_default, kIo);
+  ASSERT_TRUE(nd.ok());
+  EXPECT_EQ(nd->code, rc::kTopicNotExist);
+  auto unknown = c.Call(Request(12345, {}), kIo);
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_EQ(unknown->code, rc::kRequestCodeNotSupported);
+  // Still serving after all of that.
+  auto ok = c.Call(SendV2("TopicB", 0, "x", "t"), kIo);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->code, rc::kSuccess);
+}
+
+TEST_F(BrokerdTest, HeartbeatConsumerListAndOffsets) {
+  Client c;
+  Connect(c);
+  RemotingCommand hb = Request(34, {});
+  hb.body =
+      R"({"clientID":"10.0.0.1@x","consumerDataSet":[{"groupName":"cg","consumeType":"CONSUME_PASSIVELY",)"
+      R"("messageModel":"CLUSTERING","consumeFromWhere":"CONSUME_FROM_FIRST_OFFSET","subscriptionDataSet":)"
+      R"([{"topic":"TopicA","subString":"*"}]}],"producerDataSet":[]})";
+  auto h = c.Call(hb, kIo);
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->code, rc::kSuccess);
+  auto list = c.Call(Request(38, {{"consumerGroup", "cg"}}), kIo);
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->code, rc::kSuccess);
+  EXPECT_EQ(list->body, R"({"consumerIdList":["10.0.0.1@x"]})");
+  auto none = c.Call(Request(38, {{"consumerGroup", "other"}}), kIo);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->code, rc::kSystemError);
+  // Offsets: a young empty queue answers 0; commit then query.
+  auto q0 =
+      c.Call(Request(14, {{"consumerGroup", "cg"}, {"topic", "TopicA"}, {"queueId", "3"}}), kIo);
+  ASSERT_TRUE(q0.ok());
+  EXPECT_EQ(q0->code, rc::kSuccess);
+  EXPECT_EQ(*q0->FindExtField("offset"), "0");
+  auto u = c.Call(
+      Request(
+          15,
+          {{"consumerGroup", "cg"}, {"topic", "TopicA"}, {"queueId", "3"}, {"commitOffset", "42"}}),
+      kIo);
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->code, rc::kSuccess);
+  auto q1 =
+      c.Call(Request(14, {{"consumerGroup", "cg"}, {"topic", "TopicA"}, {"queueId", "3"}}), kIo);
+  ASSERT_TRUE(q1.ok());
+  EXPECT_EQ(*q1->FindExtField("offset"), "42");
+  auto un = c.Call(Request(35, {{"clientID", "10.0.0.1@x"}, {"consumerGroup", "cg"}}), kIo);
+  ASSERT_TRUE(un.ok());
+  EXPECT_EQ(un->code, rc::kSuccess);
+  auto gone = c.Call(Request(38, {{"consumerGroup", "cg"}}), kIo);
+  ASSERT_TRUE(gone.ok());
+  EXPECT_EQ(gone->code, rc::kSystemError);
+}
+
+TEST_F(BrokerdTest, SigtermRestartKeepsMessagesAndOffsets) {
+  {
+    Client c;
+    Connect(c);
+    for (int i = 0; i < 3; ++i) {
+      auto r = c.Call(SendV2("TopicR", 0, "m" + std::to_string(i), "t"), kIo);
+      ASSERT_TRUE(r.ok());
+      ASSERT_EQ(r->code, rc::kSuccess);
+    }
+    auto u = c.Call(Request(15, {{"consumerGroup", "cg"},
+                                 {"topic", "TopicR"},
+                                 {"queueId", "0"},
+                                 {"commitOffset", "2"}}),
+                    kIo);
+    ASSERT_TRUE(u.ok());
+  }
+  int status = broker_.Signal(SIGTERM);
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_FALSE(std::filesystem::exists(broker_.store() / "abort"));
+  EXPECT_TRUE(std::filesystem::exists(broker_.store() / "config" / "consumerOffset.json"));
+  ASSERT_TRUE(broker_.Start());
+  Client c;
+  Connect(c);
+  auto q =
+      c.Call(Request(14, {{"consumerGroup", "cg"}, {"topic", "TopicR"}, {"queueId", "0"}}), kIo);
+  ASSERT_TRUE(q.ok());
+  EXPECT_EQ(*q->FindExtField("offset"), "2");
+  auto p = c.Call(Pull("TopicR", 0, 0), kIo);
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(p->code, rc::kSuccess);
+  EXPECT_EQ(ParseRecords(p->body).size(), 3u);
+  auto r = c.Call(SendV2("TopicR", 0, "after", "t"), kIo);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r->FindExtField("queueOffset"), "3");
+}
+
+TEST_F(BrokerdTest, SigkillKeepsSyncFlushedMessagesAndPersistedOffsets) {
+  {
+    Client c;
+    Connect(c);
+    for (int i = 0; i < 3; ++i) {
+      auto r = c.Call(SendV2("TopicK", 0, "k" + std::to_string(i), "t"), kIo);
+      ASSERT_TRUE(r.ok());
+      ASSERT_EQ(r->code, rc::kSuccess);
+    }
+    auto u = c.Call(Request(15, {{"consumerGroup", "cg"},
+                                 {"topic", "TopicK"},
+                                 {"queueId", "0"},
+                                 {"commitOffset", "1"}}),
+                    kIo);
+    ASSERT_TRUE(u.ok());
+  }
+  // Offsets are persisted every 5 s: wait for one pass (bounded) before the kill.
+  auto path = broker_.store() / "config" / "consumerOffset.json";
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  bool persisted = false;
+  while (!persisted && std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    persisted = text.find("TopicK@cg") != std::string::npos;
+    if (!persisted) std::this_thread::sleep_for(milliseconds(200));
+  }
+  ASSERT_TRUE(persisted);
+  broker_.Signal(SIGKILL);
+  ASSERT_TRUE(broker_.Start());
+  Client c;
+  Connect(c);
+  auto q =
+      c.Call(Request(14, {{"consumerGroup", "cg"}, {"topic", "TopicK"}, {"queueId", "0"}}), kIo);
+  ASSERT_TRUE(q.ok());
+  EXPECT_EQ(*q->FindExtField("offset"), "1");
+  auto p = c.Call(Pull("TopicK", 0, 0), kIo);
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(p->code, rc::kSuccess);
+  std::vector<Record> records = ParseRecords(p->body);
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[2].body, "k2");
+}
+
+// Polls the name server's route of topic until its code is `want` (bounded); returns the last
+// response.
+RemotingCommand WaitForRoute(int namesrv_port, const std::string& topic, int32_t want) {
+  RemotingCommand last;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    Client c;
+    if (c.Connect("127.0.0.1", namesrv_port, kIo).ok()) {
+      RemotingCommand q;
+      q.code = 105;
+      q.opaque = 1;
+      q.SetExtField("topic", topic);
+      auto r = c.Call(q, kIo);
+      if (r.ok()) {
+        last = *r;
+        if (r->code == want) return last;
+      }
+    }
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  return last;
+}
+
+TEST(BrokerdRegistrationTest, RegistersTopicsWithNameServer) {
+  Namesrvd namesrv;
+  ASSERT_TRUE(namesrv.Start()) << "namesrvd did not start";
+  Brokerd broker;
+  broker.set_extra_config("namesrvAddr=127.0.0.1:" + std::to_string(namesrv.port()) + "\n");
+  ASSERT_TRUE(broker.Start());
+  std::string addr = "127.0.0.1:" + std::to_string(broker.port());
+  RemotingCommand tbw = WaitForRoute(namesrv.port(), "TBW102", rc::kSuccess);
+  ASSERT_EQ(tbw.code, rc::kSuccess);
+  EXPECT_NE(tbw.body.find(addr), std::string::npos) << tbw.body;
+  EXPECT_NE(tbw.body.find("\"perm\":7"), std::string::npos) << tbw.body;
+  // A topic created by a send is registered at once (not only at the next 30 s period).
+  Client c;
+  ASSERT_TRUE(c.Connect("127.0.0.1", broker.port(), kIo).ok());
+  auto sent = c.Call(SendV2("TopicReg", 0, "x", "t"), kIo);
+  ASSERT_TRUE(sent.ok());
+  ASSERT_EQ(sent->code, rc::kSuccess);
+  RemotingCommand route = WaitForRoute(namesrv.port(), "TopicReg", rc::kSuccess);
+  ASSERT_EQ(route.code, rc::kSuccess);
+  EXPECT_NE(route.body.find("\"writeQueueNums\":4"), std::string::npos) << route.body;
+  EXPECT_NE(route.body.find("\"perm\":6"), std::string::npos) << route.body;
+  // SIGTERM unregisters.
+  c.Close();
+  int status = broker.Signal(SIGTERM);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(WaitForRoute(namesrv.port(), "TopicReg", rc::kTopicNotExist).code, rc::kTopicNotExist);
+}
+
+TEST_F(BrokerdTest, ReplaysJavaSendSyncFrames) {
+  std::string path = WireDir() + "/java-send-sync.jsonl";
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << "wire capture not found: " << path;
+  std::ifstream in(path);
+  std::string line;
+  Client c;
+  Connect(c);
+  int sent = 0;
+  int oneway = 0;
+  while (std::getline(in, line)) {
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || j["dir"] != "c2s" || j["peer"] != "broker" || j["code"] != 310)
+      continue;
+    std::string hex = j["hex"].get<std::string>();
+    std::string bytes;
+    for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+      bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    }
+    auto decoded = brokerd::remoting::DecodeFrame(bytes);
+    ASSERT_TRUE(decoded.ok());
+    const RemotingCommand& req = std::get<brokerd::remoting::DecodedFrame>(*decoded).command;
+    ASSERT_TRUE(c.SendRaw(bytes).ok());
+    if (req.IsOneway()) {  // stored, not answered
+      ++oneway;
+      continue;
+    }
+    auto r = c.Read(kIo);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->opaque, req.opaque);
+    EXPECT_EQ(r->code, rc::kSuccess) << r->remark.value_or("");
+    std::vector<std::string> keys;
+    for (const auto& [k, v] : r->ext_fields) keys.push_back(k);
+    EXPECT_EQ(keys, (std::vector<std::string>{"queueId", "TRACE_ON", "MSG_REGION", "msgId",
+                                              "queueOffset"}));
+    EXPECT_EQ(*r->FindExtField("queueId"), *req.FindExtField("e"));
+    ++sent;
+  }
+  ASSERT_GT(sent, 0);
+  // Every replayed message (oneway ones included) is stored: sum the queues' max offsets.
+  int64_t stored = 0;
+  for (int q = 0; q < 4; ++q) {
+    auto max = c.Call(Request(30, {{"topic", "WireTopic"}, {"queueId", std::to_string(q)}}), kIo);
+    ASSERT_TRUE(max.ok());
+    stored += std::stoll(*max->FindExtField("offset"));
+  }
+  EXPECT_EQ(stored, sent + oneway);
+  // The replayed messages come back with their bodies.
+  auto p = c.Call(Pull("WireTopic", 2, 0), kIo);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->code, rc::kSuccess);
+  std::vector<Record> records = ParseRecords(p->body);
+  ASSERT_FALSE(records.empty());
+  EXPECT_EQ(records[0].topic, "WireTopic");
+  EXPECT_EQ(records[0].body.rfind("hello ", 0), 0u);
+}
+
+}  // namespace
