@@ -93,6 +93,102 @@ int32_t PullCode(libstore::GetStatus status, int64_t requested) {
 
 std::string StatusRemark(const absl::Status& s) { return std::string(s.message()); }
 
+// Fills a send response from a put outcome (the field order of the Java broker's responses,
+// HashMap order).
+void FillSendResponse(const absl::StatusOr<libstore::PutResult>& result, int32_t queue_id,
+                      RemotingCommand& proto) {
+  if (!result.ok()) {
+    const absl::Status& s = result.status();
+    proto.code = s.code() == absl::StatusCode::kInvalidArgument ? rc::kMessageIllegal
+                 : (s.code() == absl::StatusCode::kResourceExhausted ||
+                    s.code() == absl::StatusCode::kFailedPrecondition)
+                     ? rc::kServiceNotAvailable
+                     : rc::kSystemError;
+    proto.remark = std::string(s.message());
+    return;
+  }
+  switch (result->status) {
+    case libstore::PutStatus::kOk:
+      proto.code = rc::kSuccess;
+      break;
+    case libstore::PutStatus::kFlushDiskTimeout:
+      proto.code = rc::kFlushDiskTimeout;
+      break;
+    case libstore::PutStatus::kFlushSlaveTimeout:
+      proto.code = rc::kFlushSlaveTimeout;
+      break;
+  }
+  proto.SetExtField("queueId", std::to_string(queue_id));
+  proto.SetExtField("TRACE_ON", "true");
+  proto.SetExtField("MSG_REGION", "DefaultRegion");
+  proto.SetExtField("msgId", result->offset_msg_ids());
+  proto.SetExtField("queueOffset", std::to_string(result->queue_offset.value()));
+}
+
+// One message of a batch body (remoting spec 5.6).
+struct BatchEntry {
+  int32_t flag = 0;
+  std::string body;
+  std::string properties;
+};
+
+uint32_t ReadBe32(std::string_view b, size_t at) {
+  return (static_cast<uint32_t>(static_cast<uint8_t>(b[at])) << 24) |
+         (static_cast<uint32_t>(static_cast<uint8_t>(b[at + 1])) << 16) |
+         (static_cast<uint32_t>(static_cast<uint8_t>(b[at + 2])) << 8) |
+         static_cast<uint32_t>(static_cast<uint8_t>(b[at + 3]));
+}
+
+// Decodes TOTALSIZE MAGIC BODYCRC FLAG BODYLEN BODY PROPLEN PROPS records (big-endian);
+// InvalidArgument when a record is truncated or its TOTALSIZE disagrees with its lengths.
+absl::StatusOr<std::vector<BatchEntry>> DecodeBatchBody(std::string_view body) {
+  std::vector<BatchEntry> out;
+  size_t p = 0;
+  while (p < body.size()) {
+    if (body.size() - p < 22) return absl::InvalidArgumentError("truncated batch message");
+    uint32_t total = ReadBe32(body, p);
+    BatchEntry e;
+    e.flag = static_cast<int32_t>(ReadBe32(body, p + 12));
+    uint32_t body_len = ReadBe32(body, p + 16);
+    if (body_len > body.size() - p - 22) {
+      return absl::InvalidArgumentError("batch message body length out of range");
+    }
+    size_t q = p + 20 + body_len;
+    uint32_t props_len = (static_cast<uint32_t>(static_cast<uint8_t>(body[q])) << 8) |
+                         static_cast<uint32_t>(static_cast<uint8_t>(body[q + 1]));
+    if (props_len > body.size() - q - 2) {
+      return absl::InvalidArgumentError("batch message properties length out of range");
+    }
+    if (total != 22 + body_len + props_len) {
+      return absl::InvalidArgumentError("batch message TOTALSIZE does not match its lengths");
+    }
+    e.body = std::string(body.substr(p + 20, body_len));
+    e.properties = std::string(body.substr(q + 2, props_len));
+    out.push_back(std::move(e));
+    p += total;
+  }
+  if (out.empty()) return absl::InvalidArgumentError("empty batch");
+  return out;
+}
+
+// True when the encoded properties ask for delayed delivery (DELAY > 0).
+bool IsDelayed(const std::string& encoded) {
+  std::optional<std::string_view> d = libstore::FindProperty(encoded, libstore::property::kDelay);
+  if (!d.has_value()) return false;
+  int64_t level = 0;
+  for (char c : *d) {
+    if (c < '0' || c > '9') return false;
+    level = level * 10 + (c - '0');
+    if (level > 1000000) break;
+  }
+  return level > 0;
+}
+
+bool IsTransactional(const std::string& encoded) {
+  std::optional<std::string_view> t = libstore::FindProperty(encoded, "TRAN_MSG");
+  return t.has_value() && (*t == "true" || *t == "TRUE" || *t == "True");
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::BrokerConfig& config) {
@@ -213,6 +309,7 @@ void Broker::Handle(net::Connection& conn, RemotingCommand request) {
   switch (request.code) {
     case req::kSendMessage:
     case req::kSendMessageV2:
+    case req::kSendBatchMessage:
       HandleSend(conn, request);
       return;
     case req::kPullMessage:
@@ -230,6 +327,18 @@ void Broker::Handle(net::Connection& conn, RemotingCommand request) {
       break;
     case req::kGetMinOffset:
       response = HandleQueueOffset(request, /*max=*/false);
+      break;
+    case req::kViewMessageById:
+      response = HandleViewMessage(request);
+      break;
+    case req::kQueryMessage:
+      response = HandleQueryMessage(request);
+      break;
+    case req::kSearchOffsetByTimestamp:
+      response = HandleSearchOffset(request);
+      break;
+    case req::kGetEarliestMsgStoretime:
+      response = HandleEarliestStoreTime(request);
       break;
     case req::kHeartBeat:
       response = HandleHeartbeat(conn, request);
@@ -269,7 +378,7 @@ std::optional<TopicConfig> Broker::FindOrCreateTopic(const std::string& topic,
 }
 
 void Broker::HandleSend(net::Connection& conn, const RemotingCommand& request) {
-  const bool v2 = request.code == req::kSendMessageV2;
+  const bool v2 = request.code == req::kSendMessageV2 || request.code == req::kSendBatchMessage;
   auto name = [v2](const char* v1, const char* short_name) { return v2 ? short_name : v1; };
   auto reject = [&](int32_t code, std::string remark) {
     if (request.IsOneway()) return;
@@ -290,8 +399,6 @@ void Broker::HandleSend(net::Connection& conn, const RemotingCommand& request) {
                                 born.status(), flag.status(), reconsume.status(), batch.status()}) {
     if (!s.ok()) return reject(rc::kSystemError, StatusRemark(s));
   }
-  if (*batch)
-    return reject(rc::kSystemError, "batch messages are not supported by this broker yet");
   if (!ValidTopicName(*topic)) {
     return reject(rc::kSystemError,
                   "The specified topic[" + *topic + "] contains illegal characters or is too long");
@@ -325,6 +432,84 @@ void Broker::HandleSend(net::Connection& conn, const RemotingCommand& request) {
                                            std::to_string(config_.max_message_size));
   }
 
+  libstore::HostAddress born_host;
+  if (absl::StatusOr<libstore::HostAddress> host = libstore::HostAddress::Parse(conn.peer());
+      host.ok()) {
+    born_host = *host;
+  } else {
+    born_host.ip_bytes = std::string("\x7f\0\0\x01", 4);
+  }
+
+  if (*batch) {
+    // A batch: every message goes to qid with the header's sysFlag, bornTimestamp and host; the
+    // header's properties (plus CLUSTER) are appended to each message's own (WAIT included).
+    if (topic->rfind("%RETRY%", 0) == 0) {
+      return reject(rc::kMessageIllegal, "batch request does not support retry group");
+    }
+    const std::string header_props = props != nullptr ? *props : "";
+    if ((*sys_flag & libstore::sysflag::kTransactionMask) != 0 || IsTransactional(header_props)) {
+      return reject(rc::kMessageIllegal, "batch message does not support transaction");
+    }
+    if (IsDelayed(header_props)) {
+      return reject(rc::kMessageIllegal, "batch message does not support delay");
+    }
+    absl::StatusOr<std::vector<BatchEntry>> entries = DecodeBatchBody(request.body);
+    if (!entries.ok()) return reject(rc::kMessageIllegal, StatusRemark(entries.status()));
+    // As the 4.9.7 broker stores it: "CLUSTER\x01c" first (HashMap order for the usual
+    // {WAIT, CLUSTER}), then the header's other properties, no trailing separator.
+    std::string appended = "CLUSTER\x01" + config_.broker_cluster_name;
+    const libstore::Properties header_entries = libstore::Properties::Decode(header_props);
+    for (const auto& [k, v] : header_entries.entries()) {
+      if (k == "CLUSTER") continue;
+      appended += '\x02' + k + '\x01' + v;
+    }
+    std::vector<libstore::MessageToStore> msgs;
+    msgs.reserve(entries->size());
+    for (BatchEntry& e : *entries) {
+      if (IsTransactional(e.properties)) {
+        return reject(rc::kMessageIllegal, "batch message does not support transaction");
+      }
+      if (IsDelayed(e.properties)) {
+        return reject(rc::kMessageIllegal, "batch message does not support delay");
+      }
+      libstore::MessageToStore m;
+      m.topic = *topic;
+      m.queue_id = qid;
+      m.flag = e.flag;
+      m.sys_flag = *sys_flag;
+      m.body = std::move(e.body);
+      m.properties = std::move(e.properties);
+      if (!m.properties.empty() && !appended.empty() && m.properties.back() != '\x02') {
+        m.properties.push_back('\x02');
+      }
+      m.properties += appended;
+      if (m.properties.size() > kMaxPropertiesBytes) {
+        return reject(rc::kMessageIllegal,
+                      "properties size exceeds " + std::to_string(kMaxPropertiesBytes) + " bytes");
+      }
+      m.born_timestamp_ms = *born;
+      m.born_host = born_host;
+      m.reconsume_times = *reconsume;
+      msgs.push_back(std::move(m));
+    }
+    // PutBatch blocks until the batch is stored (and, under SYNC flush, durable).
+    absl::StatusOr<libstore::PutResult> result = store_->PutBatch(msgs);
+    if (result.ok()) {
+      {
+        std::lock_guard<std::mutex> lock(hold_->mu);
+        hold_->woken = true;
+      }
+      hold_->cv.notify_all();
+    }
+    if (request.IsOneway()) return;
+    RemotingCommand response = MakeResponse(request, rc::kSuccess);
+    FillSendResponse(result, qid, response);
+    if (absl::Status s = conn.Send(response); !s.ok()) {
+      std::fprintf(stderr, "brokerd: send batch response: %s\n", s.ToString().c_str());
+    }
+    return;
+  }
+
   libstore::MessageToStore msg;
   msg.topic = *topic;
   msg.queue_id = qid;
@@ -333,12 +518,7 @@ void Broker::HandleSend(net::Connection& conn, const RemotingCommand& request) {
   msg.body = request.body;
   msg.properties = StoredProperties(props != nullptr ? *props : "", config_.broker_cluster_name);
   msg.born_timestamp_ms = *born;
-  if (absl::StatusOr<libstore::HostAddress> host = libstore::HostAddress::Parse(conn.peer());
-      host.ok()) {
-    msg.born_host = *host;
-  } else {
-    msg.born_host.ip_bytes = std::string("\x7f\0\0\x01", 4);
-  }
+  msg.born_host = born_host;
   msg.reconsume_times = *reconsume;
 
   std::shared_ptr<net::Connection> target = conn.shared_from_this();
@@ -354,33 +534,7 @@ void Broker::HandleSend(net::Connection& conn, const RemotingCommand& request) {
       hold->cv.notify_all();
     }
     if (oneway) return;
-    if (!result.ok()) {
-      const absl::Status& s = result.status();
-      proto.code = s.code() == absl::StatusCode::kInvalidArgument ? rc::kMessageIllegal
-                   : (s.code() == absl::StatusCode::kResourceExhausted ||
-                      s.code() == absl::StatusCode::kFailedPrecondition)
-                       ? rc::kServiceNotAvailable
-                       : rc::kSystemError;
-      proto.remark = std::string(s.message());
-    } else {
-      switch (result->status) {
-        case libstore::PutStatus::kOk:
-          proto.code = rc::kSuccess;
-          break;
-        case libstore::PutStatus::kFlushDiskTimeout:
-          proto.code = rc::kFlushDiskTimeout;
-          break;
-        case libstore::PutStatus::kFlushSlaveTimeout:
-          proto.code = rc::kFlushSlaveTimeout;
-          break;
-      }
-      // The field order of the Java broker's responses (HashMap order).
-      proto.SetExtField("queueId", std::to_string(qid));
-      proto.SetExtField("TRACE_ON", "true");
-      proto.SetExtField("MSG_REGION", "DefaultRegion");
-      proto.SetExtField("msgId", result->offset_msg_ids());
-      proto.SetExtField("queueOffset", std::to_string(result->queue_offset.value()));
-    }
+    FillSendResponse(result, qid, proto);
     if (absl::Status s = target->Send(proto); !s.ok()) {
       std::fprintf(stderr, "brokerd: send response: %s\n", s.ToString().c_str());
     }
@@ -550,6 +704,85 @@ RemotingCommand Broker::HandleQueueOffset(const RemotingCommand& request, bool m
       max ? store_->GetMaxOffset(*topic, *queue_id) : store_->GetMinOffset(*topic, *queue_id);
   RemotingCommand response = MakeResponse(request, rc::kSuccess);
   response.SetExtField("offset", std::to_string(offset.value()));
+  return response;
+}
+
+RemotingCommand Broker::HandleViewMessage(const RemotingCommand& request) {
+  absl::StatusOr<int64_t> offset = request.GetInt64("offset");
+  if (!offset.ok()) return MakeResponse(request, rc::kSystemError, StatusRemark(offset.status()));
+  absl::StatusOr<libstore::MessageRef> ref =
+      store_->GetMessageByOffset(libstore::PhysicalOffset(*offset));
+  if (!ref.ok()) {
+    return MakeResponse(request, rc::kSystemError,
+                        "can not find message by the offset, " + std::to_string(*offset));
+  }
+  RemotingCommand response = MakeResponse(request, rc::kSuccess);
+  response.body = std::string(ref->message.record);
+  return response;
+}
+
+RemotingCommand Broker::HandleQueryMessage(const RemotingCommand& request) {
+  absl::StatusOr<std::string> topic = request.GetString("topic");
+  absl::StatusOr<std::string> key = request.GetString("key");
+  absl::StatusOr<int32_t> max_num = request.GetInt32("maxNum");
+  absl::StatusOr<int64_t> begin = request.GetInt64("beginTimestamp");
+  absl::StatusOr<int64_t> end = request.GetInt64("endTimestamp");
+  absl::StatusOr<bool> unique = request.GetBoolOr("_UNIQUE_KEY_QUERY", false);
+  for (const absl::Status& s : {topic.status(), key.status(), max_num.status(), begin.status(),
+                                end.status(), unique.status()}) {
+    if (!s.ok()) return MakeResponse(request, rc::kSystemError, StatusRemark(s));
+  }
+  // A UNIQ_KEY lookup uses the broker's default maximum (RocketMQ's defaultQueryMaxNum).
+  int32_t limit = *unique ? kDefaultQueryMaxNum : *max_num;
+  absl::StatusOr<std::vector<libstore::MessageRef>> found =
+      store_->QueryByKey(*topic, *key, limit, *begin, *end);
+  if (!found.ok()) return MakeResponse(request, rc::kSystemError, StatusRemark(found.status()));
+  RemotingCommand response = MakeResponse(request, rc::kSuccess);
+  // The store keeps no index-file timestamps apart: report the newest store time returned and
+  // the end of the dispatched (indexed) CommitLog.
+  int64_t last_ts = 0;
+  std::string body;
+  for (const libstore::MessageRef& m : *found) {
+    last_ts = std::max(last_ts, m.message.store_timestamp_ms);
+    body.append(m.message.record);
+  }
+  response.SetExtField("indexLastUpdateTimestamp", std::to_string(last_ts));
+  response.SetExtField("indexLastUpdatePhyoffset",
+                       std::to_string(store_->GetStats().dispatched_offset.value()));
+  if (body.empty()) {
+    response.code = rc::kQueryNotFound;
+    response.remark = "can not find message, maybe time range not correct";
+  } else {
+    response.body = std::move(body);
+  }
+  return response;
+}
+
+RemotingCommand Broker::HandleSearchOffset(const RemotingCommand& request) {
+  absl::StatusOr<std::string> topic = request.GetString("topic");
+  absl::StatusOr<int32_t> queue_id = request.GetInt32("queueId");
+  absl::StatusOr<int64_t> timestamp = request.GetInt64("timestamp");
+  for (const absl::Status& s : {topic.status(), queue_id.status(), timestamp.status()}) {
+    if (!s.ok()) return MakeResponse(request, rc::kSystemError, StatusRemark(s));
+  }
+  absl::StatusOr<libstore::QueueOffset> offset =
+      store_->GetOffsetByTime(*topic, *queue_id, *timestamp);
+  RemotingCommand response = MakeResponse(request, rc::kSuccess);
+  // Like the Java store, an unknown queue answers 0.
+  response.SetExtField("offset", std::to_string(offset.ok() ? offset->value() : 0));
+  return response;
+}
+
+RemotingCommand Broker::HandleEarliestStoreTime(const RemotingCommand& request) {
+  absl::StatusOr<std::string> topic = request.GetString("topic");
+  absl::StatusOr<int32_t> queue_id = request.GetInt32("queueId");
+  for (const absl::Status& s : {topic.status(), queue_id.status()}) {
+    if (!s.ok()) return MakeResponse(request, rc::kSystemError, StatusRemark(s));
+  }
+  absl::StatusOr<int64_t> ts = store_->GetEarliestStoreTime(*topic, *queue_id);
+  RemotingCommand response = MakeResponse(request, rc::kSuccess);
+  // Like the Java store, -1 when the queue holds nothing.
+  response.SetExtField("timestamp", std::to_string(ts.ok() ? *ts : -1));
   return response;
 }
 

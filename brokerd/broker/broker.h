@@ -1,7 +1,9 @@
 // Broker: the request processor of brokerd on libstore. Serves SEND_MESSAGE / SEND_MESSAGE_V2
-// (single messages; topic auto-creation through TBW102), PULL_MESSAGE (with long polling: a pull
-// that finds nothing new and carries the SUSPEND flag is held until a message arrives for its
-// queue or suspendTimeoutMillis passes), GET_MAX_OFFSET / GET_MIN_OFFSET,
+// (single messages; topic auto-creation through TBW102), SEND_BATCH_MESSAGE and SEND_MESSAGE_V2
+// with m=true (batches, stored with PutBatch on the net loop thread), VIEW_MESSAGE_BY_ID,
+// QUERY_MESSAGE, SEARCH_OFFSET_BY_TIMESTAMP, GET_EARLIEST_MSG_STORETIME, PULL_MESSAGE (with long
+// polling: a pull that finds nothing new and carries the SUSPEND flag is held until a message
+// arrives for its queue or suspendTimeoutMillis passes), GET_MAX_OFFSET / GET_MIN_OFFSET,
 // QUERY_CONSUMER_OFFSET / UPDATE_CONSUMER_OFFSET (offsets persisted as
 // config/consumerOffset.json), HEART_BEAT / UNREGISTER_CLIENT / GET_CONSUMER_LIST_BY_GROUP;
 // anything else is REQUEST_CODE_NOT_SUPPORTED.
@@ -43,6 +45,9 @@ inline constexpr size_t kMaxPropertiesBytes = 32767;
 // Largest pull answer: messages and bytes (the Java broker's in-memory limits).
 inline constexpr int32_t kMaxPullMessages = 32;
 inline constexpr int64_t kMaxPullBytes = 256 * 1024;
+
+// QUERY_MESSAGE results for a UNIQ_KEY lookup (RocketMQ's defaultQueryMaxNum).
+inline constexpr int32_t kDefaultQueryMaxNum = 32;
 
 // Long polling: held pulls at most (beyond, "nothing new" is answered at once), the longest hold
 // honoured, and how often held pulls are re-checked without a wake-up from a send.
@@ -100,6 +105,12 @@ class Broker {
   remoting::RemotingCommand HandleQueryOffset(const remoting::RemotingCommand& request);
   remoting::RemotingCommand HandleUpdateOffset(const remoting::RemotingCommand& request);
   remoting::RemotingCommand HandleQueueOffset(const remoting::RemotingCommand& request, bool max);
+  // VIEW_MESSAGE_BY_ID (33): the record at header offset. QUERY_MESSAGE (12): records by key.
+  remoting::RemotingCommand HandleViewMessage(const remoting::RemotingCommand& request);
+  remoting::RemotingCommand HandleQueryMessage(const remoting::RemotingCommand& request);
+  // SEARCH_OFFSET_BY_TIMESTAMP (29) and GET_EARLIEST_MSG_STORETIME (32).
+  remoting::RemotingCommand HandleSearchOffset(const remoting::RemotingCommand& request);
+  remoting::RemotingCommand HandleEarliestStoreTime(const remoting::RemotingCommand& request);
   remoting::RemotingCommand HandleHeartbeat(net::Connection& conn,
                                             const remoting::RemotingCommand& request);
   remoting::RemotingCommand HandleUnregister(const remoting::RemotingCommand& request);
