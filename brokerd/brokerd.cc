@@ -23,6 +23,7 @@
 
 #include "broker/broker.h"
 #include "config/broker_config.h"
+#include "daemon.h"
 #include "net/client.h"
 #include "net/server.h"
 
@@ -92,42 +93,16 @@ void Usage(FILE* out) {
 
 int main(int argc, char** argv) {
   std::string config_path;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      Usage(stdout);
-      return 0;
-    }
-    if (arg == "-c" && i + 1 < argc) {
-      config_path = argv[++i];
-    } else {
-      std::fprintf(stderr, "brokerd: unexpected argument '%s'\n", arg.c_str());
-      Usage(stderr);
-      return 2;
-    }
+  if (int rc = brokerd::ParseDaemonArgs(argc, argv, "brokerd", Usage, &config_path); rc >= 0) {
+    return rc;
   }
   namespace cfg = brokerd::config;
-  cfg::ConfigEnvironment env = cfg::ConfigEnvironment::FromProcess();
-  std::vector<cfg::ConfigWarning> warnings;
-  absl::StatusOr<cfg::BrokerConfig> config =
-      config_path.empty()
-          ? cfg::ParseBrokerConfig(cfg::DefaultLocalBrokerConfigText(), env, &warnings)
-          : cfg::ReadBrokerConfigFile(config_path, env, &warnings);
-  if (!config.ok()) {
-    std::fprintf(stderr, "brokerd: %s\n", config.status().ToString().c_str());
-    return 1;
-  }
-  for (const cfg::ConfigWarning& w : warnings) {
-    std::fprintf(stderr, "brokerd: warning: %s\n", w.ToString().c_str());
-  }
-
+  absl::StatusOr<cfg::BrokerConfig> config = brokerd::LoadDaemonConfig<cfg::BrokerConfig>(
+      "brokerd", config_path, cfg::DefaultLocalBrokerConfigText(), cfg::ParseBrokerConfig,
+      cfg::ReadBrokerConfigFile);
+  if (!config.ok()) return 1;
   // Block the stop signals in every thread; the main thread takes them with sigtimedwait.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  sigset_t stop_signals = brokerd::BlockStopSignals();
 
   absl::StatusOr<std::unique_ptr<brokerd::broker::Broker>> broker =
       brokerd::broker::Broker::Open(*config);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "config/namesrv_config.h"
+#include "daemon.h"
 #include "namesrv/processor.h"
 #include "namesrv/route_info_manager.h"
 #include "net/server.h"
@@ -37,42 +38,16 @@ void Usage(FILE* out) {
 
 int main(int argc, char** argv) {
   std::string config_path;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      Usage(stdout);
-      return 0;
-    }
-    if (arg == "-c" && i + 1 < argc) {
-      config_path = argv[++i];
-    } else {
-      std::fprintf(stderr, "namesrvd: unexpected argument '%s'\n", arg.c_str());
-      Usage(stderr);
-      return 2;
-    }
+  if (int rc = brokerd::ParseDaemonArgs(argc, argv, "namesrvd", Usage, &config_path); rc >= 0) {
+    return rc;
   }
   namespace cfg = brokerd::config;
-  cfg::ConfigEnvironment env = cfg::ConfigEnvironment::FromProcess();
-  std::vector<cfg::ConfigWarning> warnings;
-  absl::StatusOr<cfg::NamesrvConfig> config =
-      config_path.empty()
-          ? cfg::ParseNamesrvConfig(cfg::DefaultLocalNamesrvConfigText(), env, &warnings)
-          : cfg::ReadNamesrvConfigFile(config_path, env, &warnings);
-  if (!config.ok()) {
-    std::fprintf(stderr, "namesrvd: %s\n", config.status().ToString().c_str());
-    return 1;
-  }
-  for (const cfg::ConfigWarning& w : warnings) {
-    std::fprintf(stderr, "namesrvd: warning: %s\n", w.ToString().c_str());
-  }
-
+  absl::StatusOr<cfg::NamesrvConfig> config = brokerd::LoadDaemonConfig<cfg::NamesrvConfig>(
+      "namesrvd", config_path, cfg::DefaultLocalNamesrvConfigText(), cfg::ParseNamesrvConfig,
+      cfg::ReadNamesrvConfigFile);
+  if (!config.ok()) return 1;
   // Block the stop signals in every thread; the main thread takes them with sigtimedwait.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  sigset_t stop_signals = brokerd::BlockStopSignals();
 
   brokerd::namesrv::RouteInfoManager routes(config->broker_channel_expired_time_ms);
   brokerd::namesrv::NamesrvProcessor processor(&routes);
