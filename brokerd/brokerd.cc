@@ -163,20 +163,8 @@ int main(int argc, char** argv) {
     }
   });
 
-  int exit_code = 0;
-  while (true) {
-    timespec ts{0, 200 * 1000 * 1000};
-    int sig = sigtimedwait(&stop_signals, nullptr, &ts);
-    if (sig == SIGTERM || sig == SIGINT) {
-      std::fprintf(stderr, "brokerd: %s received, shutting down\n", strsignal(sig));
-      break;
-    }
-    if (!server.running()) {
-      std::fprintf(stderr, "brokerd: server loop exited unexpectedly\n");
-      exit_code = 1;
-      break;
-    }
-  }
+  int exit_code =
+      brokerd::WaitForStopSignal("brokerd", stop_signals, [&] { return server.running(); });
   server.Stop();
   server.Wait();
   {

@@ -8,6 +8,8 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <ctime>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,6 +69,24 @@ inline sigset_t BlockStopSignals() {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
   return stop_signals;
+}
+
+// Waits until SIGTERM/SIGINT arrives (returns 0) or `running()` turns false (returns 1, the
+// server loop died), checking every 200 ms.
+template <typename RunningFn>
+int WaitForStopSignal(const char* name, const sigset_t& stop_signals, RunningFn running) {
+  while (true) {
+    timespec ts{0, 200 * 1000 * 1000};
+    const int sig = sigtimedwait(&stop_signals, nullptr, &ts);
+    if (sig == SIGTERM || sig == SIGINT) {
+      std::fprintf(stderr, "%s: %s received, shutting down\n", name, strsignal(sig));
+      return 0;
+    }
+    if (!running()) {
+      std::fprintf(stderr, "%s: server loop exited unexpectedly\n", name);
+      return 1;
+    }
+  }
 }
 
 }  // namespace brokerd

@@ -86,20 +86,8 @@ int main(int argc, char** argv) {
     }
   });
 
-  int exit_code = 0;
-  while (true) {
-    timespec ts{0, 200 * 1000 * 1000};
-    int sig = sigtimedwait(&stop_signals, nullptr, &ts);
-    if (sig == SIGTERM || sig == SIGINT) {
-      std::fprintf(stderr, "namesrvd: %s received, shutting down\n", strsignal(sig));
-      break;
-    }
-    if (!server.running()) {
-      std::fprintf(stderr, "namesrvd: server loop exited unexpectedly\n");
-      exit_code = 1;
-      break;
-    }
-  }
+  int exit_code =
+      brokerd::WaitForStopSignal("namesrvd", stop_signals, [&] { return server.running(); });
   server.Stop();
   server.Wait();
   {
