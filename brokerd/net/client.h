@@ -47,6 +47,10 @@ class Client {
   std::string in_;
 };
 
+// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0 and released), for tests
+// that start servers.
+int FreeLoopbackPort();
+
 }  // namespace brokerd::net
 
 #endif  // BROKERD_NET_CLIENT_H_

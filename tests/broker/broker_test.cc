@@ -44,24 +44,13 @@ std::string SourceDir() {
 }
 std::string WireDir() { return SourceDir() + "/../shared/fixtures/wire"; }
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 // One brokerd child process over a store directory that outlives restarts.
 class Brokerd {
  public:
   Brokerd() {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("brokerd-test-" + std::to_string(getpid()) + "-" + std::to_string(FreePort()));
+    dir_ =
+        std::filesystem::temp_directory_path() / ("brokerd-test-" + std::to_string(getpid()) + "-" +
+                                                  std::to_string(brokerd::net::FreeLoopbackPort()));
     std::filesystem::create_directories(dir_);
   }
   ~Brokerd() {
@@ -72,7 +61,7 @@ class Brokerd {
   // Extra broker.conf lines for the next Start.
   void set_extra_config(std::string text) { extra_ = std::move(text); }
   bool Start() {
-    port_ = FreePort();
+    port_ = brokerd::net::FreeLoopbackPort();
     std::string conf = (dir_ / "broker.conf").string();
     std::ofstream(conf) << extra_ << "brokerName=broker-a\nbrokerIP1=127.0.0.1\n"
                         << "listenPort=" << port_
@@ -136,7 +125,7 @@ class Namesrvd {
     std::filesystem::remove(kv_, ec);
   }
   bool Start() {
-    port_ = FreePort();
+    port_ = brokerd::net::FreeLoopbackPort();
     kv_ = std::filesystem::temp_directory_path() /
           ("brokerd-test-kv-" + std::to_string(getpid()) + "-" + std::to_string(port_));
     std::string conf = kv_.string() + ".properties";

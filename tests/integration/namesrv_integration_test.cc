@@ -40,23 +40,11 @@ std::string SourceDir() {
 
 std::string WireDir() { return SourceDir() + "/../shared/fixtures/wire"; }
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 // One namesrvd child process.
 class Namesrvd {
  public:
   bool Start() {
-    port_ = FreePort();
+    port_ = brokerd::net::FreeLoopbackPort();
     dir_ = std::filesystem::temp_directory_path() /
            ("namesrvd-test-" + std::to_string(getpid()) + "-" + std::to_string(port_));
     std::filesystem::create_directories(dir_);
