@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "broker/schedule_service.h"
 #include "libstore/message.h"
 #include "nlohmann/json.hpp"
 
@@ -22,16 +23,6 @@ using remoting::MakeResponse;
 using remoting::RemotingCommand;
 namespace rc = remoting::response_code;
 namespace req = remoting::request_code;
-
-bool ValidTopicName(const std::string& topic) {
-  if (topic.empty() || topic.size() > kMaxTopicLength) return false;
-  for (char c : topic) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '%' || c == '|' || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
 
 bool NotAllowedSendTopic(const std::string& topic) {
   return topic == "SCHEDULE_TOPIC_XXXX" || topic == "RMQ_SYS_TRANS_HALF_TOPIC" ||
@@ -67,7 +58,7 @@ std::string StoredProperties(const std::string& encoded, const std::string& clus
     if (k != "WAIT" && k != "CLUSTER") out.Set(k, v);
   }
   out.Set("CLUSTER", cluster);
-  return out.Encode();
+  return EncodeStoredProperties(out);
 }
 
 int32_t PullCode(libstore::GetStatus status, int64_t requested) {
@@ -184,6 +175,15 @@ bool IsDelayed(const std::string& encoded) {
   return level > 0;
 }
 
+// props without `key`.
+libstore::Properties RemoveProperty(const libstore::Properties& props, std::string_view key) {
+  libstore::Properties out;
+  for (const auto& [k, v] : props.entries()) {
+    if (k != key) out.Set(k, v);
+  }
+  return out;
+}
+
 bool IsTransactional(const std::string& encoded) {
   std::optional<std::string_view> t = libstore::FindProperty(encoded, "TRAN_MSG");
   return t.has_value() && (*t == "true" || *t == "TRUE" || *t == "True");
@@ -193,38 +193,73 @@ bool IsTransactional(const std::string& encoded) {
 
 absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::BrokerConfig& config) {
   libstore::StoreOptions options = config::ToStoreOptions(config);
+  absl::StatusOr<std::vector<int64_t>> delays = ParseDelayLevels(config.message_delay_level);
+  if (!delays.ok()) return delays.status();
   absl::StatusOr<std::unique_ptr<libstore::MessageStore>> store =
       libstore::MessageStore::Open(options);
   if (!store.ok()) return store.status();
   std::unique_ptr<Broker> broker(new Broker(config, std::move(*store)));
-  broker->offsets_path_ = options.root_dir + "/config/consumerOffset.json";
-  if (absl::Status s = broker->offsets_.Load(broker->offsets_path_); !s.ok()) {
-    broker->closed_ = true;  // keep the unreadable file as it is (no persist on destruction)
-    (void)broker->store_->Close();
+  Broker& b = *broker;
+  // On a startup error the store closes cleanly and the metadata files stay as they are.
+  auto fail = [&b](absl::Status s) {
+    b.closed_ = true;
+    (void)b.store_->Close();
     return s;
+  };
+  const std::string config_dir = options.root_dir + "/config/";
+  b.offsets_path_ = config_dir + "consumerOffset.json";
+  if (absl::Status s = b.offsets_.Load(b.offsets_path_); !s.ok()) return fail(s);
+
+  // Topics: the file, then the broker's own topics when missing (the file wins, as in Java).
+  b.topics_ = std::make_unique<TopicConfigManager>(config_dir + "topics.json");
+  if (absl::Status s = b.topics_->Load(); !s.ok()) return fail(s);
+  if (config.auto_create_topic_enable) {
+    absl::StatusOr<TopicConfig> t =
+        b.topics_->EnsureSystemTopic(kAutoCreateTopicKey, config.default_topic_queue_nums,
+                                     kPermRead | kPermWrite | kPermInherit);
+    if (!t.ok()) return fail(t.status());
   }
-  broker->hold_thread_ = std::thread([b = broker.get()] { b->HoldLoop(); });
+  absl::StatusOr<TopicConfig> sched = b.topics_->EnsureSystemTopic(
+      kScheduleTopic, static_cast<int32_t>(delays->size()), kPermRead | kPermWrite);
+  if (!sched.ok()) return fail(sched.status());
+  // Queues in the store whose topic the file does not list (a store written without
+  // topics.json) keep being served.
+  std::map<std::string, int32_t> stored;
+  for (const auto& [topic, queue_id] : b.store_->ListQueues()) {
+    stored[topic] = std::max(stored[topic], queue_id + 1);
+  }
+  for (const auto& [topic, queues] : stored) {
+    if (b.topics_->Find(topic).has_value()) continue;
+    absl::StatusOr<TopicConfig> t = b.topics_->EnsureSystemTopic(
+        topic, std::min(queues, kMaxTopicQueueNums), kPermRead | kPermWrite);
+    if (!t.ok()) {
+      std::fprintf(stderr, "brokerd: stored queues of topic %s not registered: %s\n", topic.c_str(),
+                   t.status().ToString().c_str());
+    }
+  }
+  b.groups_ = std::make_unique<SubscriptionGroupManager>(config_dir + "subscriptionGroup.json");
+  if (absl::Status s = b.groups_->Load(); !s.ok()) return fail(s);
+  if (absl::Status s = b.groups_->EnsureSystemGroups(); !s.ok()) return fail(s);
+
+  std::shared_ptr<HoldState> hold = b.hold_;
+  b.schedule_ = std::make_unique<ScheduleService>(b.store_.get(), std::move(*delays),
+                                                  config_dir + "delayOffset.json", [hold] {
+                                                    {
+                                                      std::lock_guard<std::mutex> lock(hold->mu);
+                                                      hold->woken = true;
+                                                    }
+                                                    hold->cv.notify_all();
+                                                  });
+  if (absl::Status s = b.schedule_->Load(); !s.ok()) return fail(s);
+  b.schedule_->Start();
+  b.hold_thread_ = std::thread([&b] { b.HoldLoop(); });
   return broker;
 }
 
 Broker::Broker(config::BrokerConfig config, std::unique_ptr<libstore::MessageStore> store)
-    : config_(std::move(config)), store_(std::move(store)) {
-  data_version_timestamp_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count();
-  if (config_.auto_create_topic_enable) {
-    topics_[std::string(kAutoCreateTopicKey)] =
-        TopicConfig{config_.default_topic_queue_nums, config_.default_topic_queue_nums,
-                    kPermRead | kPermWrite | kPermInherit};
-  }
-  // Topics with stored queues survive restarts (topics.json is not kept yet).
-  for (const auto& [topic, queue_id] : store_->ListQueues()) {
-    TopicConfig& t = topics_[topic];
-    int32_t n = std::max(queue_id + 1, t.write_queue_nums);
-    t.read_queue_nums = std::max(t.read_queue_nums, n);
-    t.write_queue_nums = n;
-  }
-}
+    : config_(std::move(config)),
+      store_(std::move(store)),
+      boot_timestamp_ms_(configfile::NowMs()) {}
 
 Broker::~Broker() { (void)Close(); }
 
@@ -242,39 +277,23 @@ absl::Status Broker::Close() {
   }
   hold_->cv.notify_all();
   if (hold_thread_.joinable()) hold_thread_.join();
+  absl::Status delays = schedule_ != nullptr ? schedule_->Stop() : absl::OkStatus();
+  if (!delays.ok()) {
+    std::fprintf(stderr, "brokerd: persist delay offsets: %s\n", delays.ToString().c_str());
+  }
   absl::Status offsets = PersistOffsets();
   absl::Status store = store_->Close();
   return !offsets.ok() ? offsets : store;
 }
 
 uint64_t Broker::topics_version() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return topics_version_;
+  return static_cast<uint64_t>(topics_->data_version().counter);
 }
 
 RemotingCommand Broker::MakeRegisterRequest(int32_t opaque) const {
   RemotingCommand cmd = remoting::MakeRequest(req::kRegisterBroker, opaque);
-  nlohmann::ordered_json table = nlohmann::ordered_json::object();
-  uint64_t version = 0;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    version = topics_version_;
-    for (const auto& [name, t] : topics_) {
-      table[name] = {{"order", false},
-                     {"perm", t.perm},
-                     {"readQueueNums", t.read_queue_nums},
-                     {"topicFilterType", "SINGLE_TAG"},
-                     {"topicName", name},
-                     {"topicSysFlag", 0},
-                     {"writeQueueNums", t.write_queue_nums}};
-    }
-  }
-  nlohmann::ordered_json body;
-  body["filterServerList"] = nlohmann::ordered_json::array();
-  body["topicConfigSerializeWrapper"] = {
-      {"dataVersion", {{"counter", version}, {"timestamp", data_version_timestamp_ms_}}},
-      {"topicConfigTable", std::move(table)}};
-  cmd.body = body.dump();
+  cmd.body = "{\"filterServerList\":[],\"topicConfigSerializeWrapper\":" +
+             topics_->ToJson(JsonStyle::kCompact) + "}";
   uint32_t crc = static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(cmd.body.data()),
                                              static_cast<uInt>(cmd.body.size()))) &
                  0x7FFFFFFFu;
@@ -298,10 +317,7 @@ RemotingCommand Broker::MakeUnregisterRequest(int32_t opaque) const {
   return cmd;
 }
 
-std::map<std::string, TopicConfig> Broker::TopicsSnapshot() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return topics_;
-}
+std::map<std::string, TopicConfig> Broker::TopicsSnapshot() const { return topics_->Snapshot(); }
 
 void Broker::Handle(net::Connection& conn, RemotingCommand request) {
   if (request.IsResponse()) return;  // no server-initiated requests yet
@@ -311,6 +327,9 @@ void Broker::Handle(net::Connection& conn, RemotingCommand request) {
     case req::kSendMessageV2:
     case req::kSendBatchMessage:
       HandleSend(conn, request);
+      return;
+    case req::kConsumerSendMsgBack:
+      HandleSendBack(conn, request);
       return;
     case req::kPullMessage:
       response = HandlePull(request);
@@ -349,6 +368,24 @@ void Broker::Handle(net::Connection& conn, RemotingCommand request) {
     case req::kGetConsumerListByGroup:
       response = HandleConsumerList(request);
       break;
+    case req::kLockBatchMq:
+      response = HandleLockBatch(request);
+      break;
+    case req::kUnlockBatchMq:
+      response = HandleUnlockBatch(request);
+      break;
+    case req::kUpdateAndCreateTopic:
+      response = HandleCreateTopic(request);
+      break;
+    case req::kGetAllTopicConfig:
+      response = HandleAllTopicConfig(request);
+      break;
+    case req::kGetAllSubscriptionGroupConfig:
+      response = HandleAllGroupConfig(request);
+      break;
+    case req::kGetBrokerRuntimeInfo:
+      response = HandleRuntimeInfo(request);
+      break;
     default:
       response = MakeResponse(request, rc::kRequestCodeNotSupported,
                               " request type " + std::to_string(request.code) + " not supported");
@@ -360,21 +397,29 @@ void Broker::Handle(net::Connection& conn, RemotingCommand request) {
   }
 }
 
-std::optional<TopicConfig> Broker::FindOrCreateTopic(const std::string& topic,
-                                                     const std::string& default_topic,
-                                                     int32_t default_queue_nums) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = topics_.find(topic);
-  if (it != topics_.end()) return it->second;
-  if (topic.rfind("%RETRY%", 0) == 0) {
-    ++topics_version_;
-    return topics_[topic] = TopicConfig{1, 1, kPermRead | kPermWrite};
+absl::StatusOr<TopicConfig> Broker::FindOrCreateTopic(const std::string& topic,
+                                                      const std::string& default_topic,
+                                                      int32_t default_queue_nums) {
+  if (std::optional<TopicConfig> t = topics_->Find(topic); t.has_value()) return *t;
+  if (topic.rfind(kRetryGroupTopicPrefix, 0) == 0) {
+    return topics_->EnsureRetryTopic(topic.substr(kRetryGroupTopicPrefix.size()), 1);
   }
-  auto def = topics_.find(default_topic);
-  if (def == topics_.end() || (def->second.perm & kPermInherit) == 0) return std::nullopt;
-  ++topics_version_;
-  int32_t n = std::min(std::max(default_queue_nums, 1), def->second.write_queue_nums);
-  return topics_[topic] = TopicConfig{n, n, def->second.perm & ~kPermInherit};
+  if (!config_.auto_create_topic_enable) {
+    return absl::NotFoundError("topic[" + topic + "] not exist, apply first please!");
+  }
+  absl::StatusOr<TopicConfig> created =
+      topics_->CreateFromDefault(topic, default_topic, default_queue_nums);
+  if (absl::IsNotFound(created.status())) {
+    return absl::NotFoundError("topic[" + topic + "] not exist, apply first please!");
+  }
+  return created;
+}
+
+void Broker::EnsureSystemTopic(const std::string& topic, int32_t queues, int32_t perm) {
+  if (absl::StatusOr<TopicConfig> t = topics_->EnsureSystemTopic(topic, queues, perm); !t.ok()) {
+    std::fprintf(stderr, "brokerd: create topic %s: %s\n", topic.c_str(),
+                 t.status().ToString().c_str());
+  }
 }
 
 void Broker::HandleSend(net::Connection& conn, const RemotingCommand& request) {
@@ -399,16 +444,16 @@ void Broker::HandleSend(net::Connection& conn, const RemotingCommand& request) {
                                 born.status(), flag.status(), reconsume.status(), batch.status()}) {
     if (!s.ok()) return reject(rc::kSystemError, StatusRemark(s));
   }
-  if (!ValidTopicName(*topic)) {
-    return reject(rc::kSystemError,
-                  "The specified topic[" + *topic + "] contains illegal characters or is too long");
+  if (absl::Status valid = ValidateTopicName(*topic); !valid.ok()) {
+    return reject(rc::kSystemError, StatusRemark(valid));
   }
   if (NotAllowedSendTopic(*topic)) {
     return reject(rc::kNoPermission, "Sending message to topic[" + *topic + "] is forbidden.");
   }
-  std::optional<TopicConfig> tc = FindOrCreateTopic(*topic, *default_topic, *default_nums);
-  if (!tc.has_value()) {
-    return reject(rc::kTopicNotExist, "topic[" + *topic + "] not exist, apply first please!");
+  absl::StatusOr<TopicConfig> tc = FindOrCreateTopic(*topic, *default_topic, *default_nums);
+  if (!tc.ok()) {
+    return reject(absl::IsNotFound(tc.status()) ? rc::kTopicNotExist : rc::kSystemError,
+                  StatusRemark(tc.status()));
   }
   if ((tc->perm & kPermWrite) == 0) {
     return reject(rc::kNoPermission, "the topic[" + *topic + "] sending message is forbidden");
@@ -521,11 +566,56 @@ void Broker::HandleSend(net::Connection& conn, const RemotingCommand& request) {
   msg.born_host = born_host;
   msg.reconsume_times = *reconsume;
 
+  // A message sent straight to a retry topic (the client's fallback when send-back failed)
+  // goes to the group's DLQ once it was consumed too often (RocketMQ's handleRetryAndDLQ).
+  if (topic->rfind(kRetryGroupTopicPrefix, 0) == 0) {
+    absl::StatusOr<int32_t> max_times =
+        request.GetInt32Or(name("maxReconsumeTimes", "l"), kDefaultMaxReconsumeTimes);
+    if (!max_times.ok()) return reject(rc::kSystemError, StatusRemark(max_times.status()));
+    if (*reconsume >= *max_times) {
+      std::string group = topic->substr(kRetryGroupTopicPrefix.size());
+      msg.topic = std::string(kDlqGroupTopicPrefix) + group;
+      msg.queue_id = 0;
+      if (absl::StatusOr<TopicConfig> dlq = topics_->EnsureDlqTopic(group); !dlq.ok()) {
+        return reject(rc::kSystemError, StatusRemark(dlq.status()));
+      }
+      msg.properties = EncodeStoredProperties(
+          RemoveProperty(libstore::Properties::Decode(msg.properties), libstore::property::kDelay));
+    }
+  }
+  // Delayed delivery: not for prepared or rolled-back transactional messages.
+  const int32_t tran_type = *sys_flag & libstore::sysflag::kTransactionMask;
+  if (tran_type == 0 || tran_type == libstore::sysflag::kTransactionCommit) {
+    if (int32_t level = DelayLevelOf(msg.properties); level > 0) {
+      schedule_->Divert(msg, level);
+    }
+  }
+  PutAndRespond(conn, request, msg, qid);
+}
+
+void Broker::PutAndRespond(net::Connection& conn, const RemotingCommand& request,
+                           const libstore::MessageToStore& msg, int32_t reported_queue_id) {
+  const bool oneway = request.IsOneway();
+  // Back-pressure: a full put queue answers SYSTEM_BUSY (clients retry another broker or
+  // later) instead of queueing without bound.
+  if (inflight_puts_->fetch_add(1) >= config_.send_thread_pool_queue_capacity) {
+    inflight_puts_->fetch_sub(1);
+    if (!oneway) {
+      (void)conn.Send(MakeResponse(
+          request, rc::kSystemBusy,
+          "[PCBUSY_CLEAN_QUEUE]broker busy, start flow control for a while, period in queue: "
+          "0ms, size of queue: " +
+              std::to_string(config_.send_thread_pool_queue_capacity)));
+    }
+    return;
+  }
   std::shared_ptr<net::Connection> target = conn.shared_from_this();
   RemotingCommand proto = MakeResponse(request, rc::kSuccess);
-  const bool oneway = request.IsOneway();
-  store_->PutAsync(msg, [target, proto = std::move(proto), oneway, qid,
+  const bool send_back = request.code == req::kConsumerSendMsgBack;
+  store_->PutAsync(msg, [target, proto = std::move(proto), oneway, reported_queue_id, send_back,
+                         inflight = inflight_puts_,
                          hold = hold_](absl::StatusOr<libstore::PutResult> result) mutable {
+    inflight->fetch_sub(1);
     if (result.ok()) {  // wake held pulls
       {
         std::lock_guard<std::mutex> lock(hold->mu);
@@ -534,11 +624,96 @@ void Broker::HandleSend(net::Connection& conn, const RemotingCommand& request) {
       hold->cv.notify_all();
     }
     if (oneway) return;
-    FillSendResponse(result, qid, proto);
+    if (send_back) {
+      // CONSUMER_SEND_MSG_BACK answers only a code (and the error).
+      if (!result.ok()) {
+        proto.code = rc::kSystemError;
+        proto.remark = std::string(result.status().message());
+      } else if (result->status != libstore::PutStatus::kOk) {
+        proto.code = rc::kSystemError;
+        proto.remark = "store the message failed";
+      }
+    } else {
+      FillSendResponse(result, reported_queue_id, proto);
+    }
     if (absl::Status s = target->Send(proto); !s.ok()) {
       std::fprintf(stderr, "brokerd: send response: %s\n", s.ToString().c_str());
     }
   });
+}
+
+void Broker::HandleSendBack(net::Connection& conn, const RemotingCommand& request) {
+  auto reject = [&](int32_t code, std::string remark) {
+    if (request.IsOneway()) return;
+    (void)conn.Send(MakeResponse(request, code, std::move(remark)));
+  };
+  absl::StatusOr<int64_t> offset = request.GetInt64("offset");
+  absl::StatusOr<std::string> group = request.GetString("group");
+  absl::StatusOr<int32_t> delay_level = request.GetInt32Or("delayLevel", 0);
+  absl::StatusOr<int32_t> max_times =
+      request.GetInt32Or("maxReconsumeTimes", kDefaultMaxReconsumeTimes);
+  for (const absl::Status& s :
+       {offset.status(), group.status(), delay_level.status(), max_times.status()}) {
+    if (!s.ok()) return reject(rc::kSystemError, StatusRemark(s));
+  }
+  absl::StatusOr<SubscriptionGroupConfig> sub = FindGroup(*group);
+  if (!sub.ok()) {
+    return reject(
+        absl::IsNotFound(sub.status()) ? rc::kSubscriptionGroupNotExist : rc::kSystemError,
+        StatusRemark(sub.status()));
+  }
+  if (sub->retry_queue_nums <= 0) return reject(rc::kSuccess, "");  // retry disabled: drop
+  absl::StatusOr<libstore::MessageRef> ref =
+      store_->GetMessageByOffset(libstore::PhysicalOffset(*offset));
+  if (!ref.ok()) {
+    return reject(rc::kSystemError, "look message by offset failed, " + std::to_string(*offset));
+  }
+  const libstore::StoredMessage& orig = ref->message;
+  libstore::Properties props = libstore::Properties::Decode(orig.properties);
+  if (!props.Get(kPropertyRetryTopic).has_value()) {
+    props.Set(kPropertyRetryTopic, orig.topic);
+  }
+  props.Set(kPropertyWait, "false");
+  if (!props.Get(kPropertyOriginMessageId).has_value()) {
+    props.Set(kPropertyOriginMessageId,
+              libstore::EncodeOffsetMsgId(orig.store_host, orig.physical_offset));
+  }
+  libstore::MessageToStore msg;
+  msg.flag = orig.flag;
+  msg.sys_flag = orig.sys_flag;
+  msg.body = std::string(orig.body);
+  msg.born_timestamp_ms = orig.born_timestamp_ms;
+  msg.born_host = orig.born_host;
+  msg.reconsume_times = orig.reconsume_times + 1;
+  // The client's maximum counts from protocol V3_4_9 on (ali-ons sends 121); older clients get
+  // the subscription group's retryMaxTimes.
+  const int32_t max_reconsume =
+      request.version >= remoting::version::kV3_4_9 ? *max_times : sub->retry_max_times;
+  int32_t level = *delay_level;
+  if (orig.reconsume_times >= max_reconsume || level < 0) {
+    absl::StatusOr<TopicConfig> dlq = topics_->EnsureDlqTopic(*group);
+    if (!dlq.ok()) return reject(rc::kSystemError, StatusRemark(dlq.status()));
+    msg.topic = dlq->name;
+    msg.queue_id = 0;
+    msg.properties = EncodeStoredProperties(RemoveProperty(props, libstore::property::kDelay));
+  } else {
+    absl::StatusOr<TopicConfig> retry = topics_->EnsureRetryTopic(*group, sub->retry_queue_nums);
+    if (!retry.ok()) return reject(rc::kSystemError, StatusRemark(retry.status()));
+    msg.topic = retry->name;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      msg.queue_id =
+          static_cast<int32_t>(next_queue_++ % static_cast<uint32_t>(retry->write_queue_nums));
+    }
+    if (level == 0) level = 3 + orig.reconsume_times;
+    msg.properties = EncodeStoredProperties(props);
+    schedule_->Divert(msg, level);
+  }
+  if (msg.properties.size() > kMaxPropertiesBytes) {
+    return reject(rc::kMessageIllegal,
+                  "properties size exceeds " + std::to_string(kMaxPropertiesBytes) + " bytes");
+  }
+  PutAndRespond(conn, request, msg, 0);
 }
 
 bool Broker::MaybeHold(net::Connection& conn, const RemotingCommand& request) {
@@ -564,11 +739,19 @@ bool Broker::MaybeHold(net::Connection& conn, const RemotingCommand& request) {
 }
 
 void Broker::HoldLoop() {
+  auto last_scan = std::chrono::steady_clock::now();
   std::unique_lock<std::mutex> lock(hold_->mu);
   while (!hold_->stop) {
     hold_->cv.wait_for(lock, std::chrono::milliseconds(kHoldCheckIntervalMs),
                        [&] { return hold_->stop || hold_->woken; });
     if (hold_->stop) break;
+    if (std::chrono::steady_clock::now() - last_scan >
+        std::chrono::milliseconds(kClientScanIntervalMs)) {
+      last_scan = std::chrono::steady_clock::now();
+      lock.unlock();
+      ExpireSilentClients();
+      lock.lock();
+    }
     hold_->woken = false;
     if (hold_->held.empty()) continue;
     std::vector<HeldPull> held = std::move(hold_->held);
@@ -786,6 +969,26 @@ RemotingCommand Broker::HandleEarliestStoreTime(const RemotingCommand& request) 
   return response;
 }
 
+namespace {
+
+int64_t SteadyNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+absl::StatusOr<SubscriptionGroupConfig> Broker::FindGroup(const std::string& group) {
+  if (config_.auto_create_subscription_group) return groups_->FindOrAutoCreate(group);
+  std::optional<SubscriptionGroupConfig> found = groups_->Find(group);
+  if (!found.has_value()) {
+    return absl::NotFoundError("subscription group [" + group +
+                               "] does not exist (autoCreateSubscriptionGroup=false)");
+  }
+  return *found;
+}
+
 RemotingCommand Broker::HandleHeartbeat(net::Connection& conn, const RemotingCommand& request) {
   nlohmann::json j = nlohmann::json::parse(request.body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
@@ -795,14 +998,31 @@ RemotingCommand Broker::HandleHeartbeat(net::Connection& conn, const RemotingCom
   if (client == j.end() || !client->is_string()) {
     return MakeResponse(request, rc::kSystemError, "heartbeat without clientID");
   }
+  const std::string client_id = client->get<std::string>();
   auto consumers = j.find("consumerDataSet");
+  std::set<std::string> changed;
   if (consumers != j.end() && consumers->is_array()) {
-    std::lock_guard<std::mutex> lock(mu_);
     for (const auto& c : *consumers) {
       if (!c.is_object() || !c.contains("groupName") || !c["groupName"].is_string()) continue;
       std::string group = c["groupName"].get<std::string>();
+      absl::StatusOr<SubscriptionGroupConfig> sub = FindGroup(group);
+      if (!sub.ok()) {
+        return MakeResponse(
+            request,
+            absl::IsNotFound(sub.status()) ? rc::kSubscriptionGroupNotExist : rc::kSystemError,
+            StatusRemark(sub.status()));
+      }
+      // Every consumer group has its retry topic (the client subscribes it with "*").
+      if (sub->retry_queue_nums > 0) {
+        if (absl::StatusOr<TopicConfig> t = topics_->EnsureRetryTopic(group, sub->retry_queue_nums);
+            !t.ok()) {
+          return MakeResponse(request, rc::kSystemError, StatusRemark(t.status()));
+        }
+      }
       ClientInfo info;
       info.conn_id = conn.id();
+      info.conn = conn.weak_from_this();
+      info.last_heartbeat_ms = SteadyNowMs();
       auto subs = c.find("subscriptionDataSet");
       if (subs != c.end() && subs->is_array()) {
         for (const auto& s : *subs) {
@@ -810,34 +1030,88 @@ RemotingCommand Broker::HandleHeartbeat(net::Connection& conn, const RemotingCom
           std::string expr = s.contains("subString") && s["subString"].is_string()
                                  ? s["subString"].get<std::string>()
                                  : "*";
-          std::string topic = s["topic"].get<std::string>();
-          info.subscriptions[topic] = ParseTagExpression(expr);
-          if (topic.rfind("%RETRY%", 0) == 0 && !topics_.contains(topic)) {
-            ++topics_version_;
-            topics_[topic] = TopicConfig{1, 1, kPermRead | kPermWrite};
-          }
+          info.subscriptions[s["topic"].get<std::string>()] = ParseTagExpression(expr);
         }
       }
-      consumers_[group][client->get<std::string>()] = std::move(info);
+      std::lock_guard<std::mutex> lock(mu_);
+      auto& members = consumers_[group];
+      auto it = members.find(client_id);
+      if (it == members.end() || it->second.conn_id != info.conn_id) {
+        if (sub->notify_consumer_ids_changed_enable) changed.insert(group);
+      }
+      members[client_id] = std::move(info);
     }
   }
+  if (!changed.empty()) NotifyGroupsChanged(changed);
   return MakeResponse(request, rc::kSuccess);
 }
 
 RemotingCommand Broker::HandleUnregister(const RemotingCommand& request) {
   const std::string* client = request.FindExtField("clientID");
   const std::string* group = request.FindExtField("consumerGroup");
+  bool removed = false;
   if (client != nullptr && group != nullptr) {
     std::lock_guard<std::mutex> lock(mu_);
     auto g = consumers_.find(*group);
     if (g != consumers_.end()) {
-      g->second.erase(*client);
+      removed = g->second.erase(*client) > 0;
       if (g->second.empty()) consumers_.erase(g);
     }
   }
+  if (removed) NotifyGroupsChanged({*group});
   RemotingCommand response = MakeResponse(request, rc::kSuccess);
   response.emit_empty_ext_fields = true;
   return response;
+}
+
+void Broker::NotifyGroupsChanged(const std::set<std::string>& groups) {
+  std::vector<std::pair<std::string, std::shared_ptr<net::Connection>>> targets;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const std::string& group : groups) {
+      auto g = consumers_.find(group);
+      if (g == consumers_.end()) continue;
+      std::set<uint64_t> seen;
+      for (const auto& [id, info] : g->second) {
+        std::shared_ptr<net::Connection> c = info.conn.lock();
+        if (c != nullptr && seen.insert(c->id()).second) targets.emplace_back(group, std::move(c));
+      }
+    }
+  }
+  for (auto& [group, c] : targets) {
+    RemotingCommand notify =
+        remoting::MakeRequest(req::kNotifyConsumerIdsChanged, notify_opaque_.fetch_add(1));
+    notify.flag |= remoting::kFlagOneway;
+    notify.SetExtField("consumerGroup", group);
+    if (absl::Status s = c->Send(notify); !s.ok()) {
+      std::fprintf(stderr, "brokerd: notify %s of group %s: %s\n", c->peer().c_str(), group.c_str(),
+                   s.ToString().c_str());
+    }
+  }
+}
+
+void Broker::ExpireSilentClients() {
+  const int64_t now = SteadyNowMs();
+  std::set<std::string> changed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto g = consumers_.begin(); g != consumers_.end();) {
+      for (auto c = g->second.begin(); c != g->second.end();) {
+        if (now - c->second.last_heartbeat_ms > kClientExpiryMs) {
+          std::fprintf(stderr,
+                       "brokerd: consumer %s of group %s expired (no heartbeat for %lld ms)\n",
+                       c->first.c_str(), g->first.c_str(),
+                       static_cast<long long>(now - c->second.last_heartbeat_ms));
+          changed.insert(g->first);
+          c = g->second.erase(c);
+        } else {
+          ++c;
+        }
+      }
+      g = g->second.empty() ? consumers_.erase(g) : std::next(g);
+    }
+  }
+  if (!changed.empty()) NotifyGroupsChanged(changed);
 }
 
 RemotingCommand Broker::HandleConsumerList(const RemotingCommand& request) {
@@ -863,13 +1137,124 @@ RemotingCommand Broker::HandleConsumerList(const RemotingCommand& request) {
 }
 
 void Broker::OnConnectionClosed(uint64_t conn_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  for (auto g = consumers_.begin(); g != consumers_.end();) {
-    for (auto c = g->second.begin(); c != g->second.end();) {
-      c = c->second.conn_id == conn_id ? g->second.erase(c) : std::next(c);
+  std::set<std::string> changed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto g = consumers_.begin(); g != consumers_.end();) {
+      for (auto c = g->second.begin(); c != g->second.end();) {
+        if (c->second.conn_id == conn_id) {
+          changed.insert(g->first);
+          c = g->second.erase(c);
+        } else {
+          ++c;
+        }
+      }
+      g = g->second.empty() ? consumers_.erase(g) : std::next(g);
     }
-    g = g->second.empty() ? consumers_.erase(g) : std::next(g);
   }
+  if (!changed.empty()) NotifyGroupsChanged(changed);
+}
+
+RemotingCommand Broker::HandleLockBatch(const RemotingCommand& request) {
+  absl::StatusOr<QueueLockRequest> body = DecodeQueueLockRequest(request.body);
+  if (!body.ok()) return MakeResponse(request, rc::kSystemError, StatusRemark(body.status()));
+  std::set<MessageQueue> locked =
+      locks_.TryLockBatch(body->consumer_group, body->client_id, body->mq_set);
+  RemotingCommand response = MakeResponse(request, rc::kSuccess);
+  response.body = EncodeLockBatchResponse(locked);
+  return response;
+}
+
+RemotingCommand Broker::HandleUnlockBatch(const RemotingCommand& request) {
+  absl::StatusOr<QueueLockRequest> body = DecodeQueueLockRequest(request.body);
+  if (!body.ok()) return MakeResponse(request, rc::kSystemError, StatusRemark(body.status()));
+  locks_.UnlockBatch(body->consumer_group, body->client_id, body->mq_set);
+  return MakeResponse(request, rc::kSuccess);
+}
+
+RemotingCommand Broker::HandleCreateTopic(const RemotingCommand& request) {
+  absl::StatusOr<std::string> topic = request.GetString("topic");
+  absl::StatusOr<int32_t> read = request.GetInt32("readQueueNums");
+  absl::StatusOr<int32_t> write = request.GetInt32("writeQueueNums");
+  absl::StatusOr<int32_t> perm = request.GetInt32("perm");
+  const std::string* filter_field = request.FindExtField("topicFilterType");
+  absl::StatusOr<std::string> filter =
+      filter_field != nullptr ? *filter_field : std::string("SINGLE_TAG");
+  absl::StatusOr<int32_t> sys_flag = request.GetInt32Or("topicSysFlag", 0);
+  absl::StatusOr<bool> order = request.GetBoolOr("order", false);
+  for (const absl::Status& s : {topic.status(), read.status(), write.status(), perm.status(),
+                                filter.status(), sys_flag.status(), order.status()}) {
+    if (!s.ok()) return MakeResponse(request, rc::kSystemError, StatusRemark(s));
+  }
+  if (*topic == config_.broker_cluster_name || NotAllowedSendTopic(*topic) ||
+      *topic == kAutoCreateTopicKey) {
+    return MakeResponse(request, rc::kSystemError,
+                        "The topic[" + *topic + "] is conflict with system reserved words.");
+  }
+  if (*filter != "SINGLE_TAG" && *filter != "MULTI_TAG") {
+    return MakeResponse(request, rc::kSystemError,
+                        "topicFilterType must be SINGLE_TAG or MULTI_TAG, not " + *filter);
+  }
+  TopicConfig t;
+  t.name = *topic;
+  t.read_queue_nums = *read;
+  t.write_queue_nums = *write;
+  t.perm = *perm;
+  t.topic_filter_type =
+      *filter == "MULTI_TAG" ? TopicFilterType::kMultiTag : TopicFilterType::kSingleTag;
+  t.topic_sys_flag = *sys_flag;
+  t.order = *order;
+  if (absl::Status s = topics_->CreateOrUpdate(t); !s.ok()) {
+    return MakeResponse(request, rc::kSystemError, StatusRemark(s));
+  }
+  RemotingCommand response = MakeResponse(request, rc::kSuccess);
+  response.emit_empty_ext_fields = true;
+  return response;
+}
+
+RemotingCommand Broker::HandleAllTopicConfig(const RemotingCommand& request) {
+  RemotingCommand response = MakeResponse(request, rc::kSuccess);
+  response.body = topics_->ToJson(JsonStyle::kCompact);
+  return response;
+}
+
+RemotingCommand Broker::HandleAllGroupConfig(const RemotingCommand& request) {
+  RemotingCommand response = MakeResponse(request, rc::kSuccess);
+  response.body = groups_->ToJson(JsonStyle::kCompact);
+  return response;
+}
+
+RemotingCommand Broker::HandleRuntimeInfo(const RemotingCommand& request) {
+  libstore::StoreStats stats = store_->GetStats();
+  const int64_t now = configfile::NowMs();
+  absl::StatusOr<int64_t> earliest = store_->GetEarliestStoreTime();
+  nlohmann::ordered_json table = nlohmann::ordered_json::object();
+  auto put = [&table](const char* key, const std::string& value) { table[key] = value; };
+  put("brokerVersionDesc", "V4_9_7");
+  put("brokerVersion", std::to_string(remoting::kServerVersion));
+  put("bootTimestamp", std::to_string(boot_timestamp_ms_));
+  put("runtime", std::to_string((now - boot_timestamp_ms_) / 1000) + " s");
+  put("msgPutTotalTodayNow", std::to_string(stats.puts));
+  put("putMessageBytesTotal", std::to_string(stats.put_bytes));
+  put("commitLogMinOffset", std::to_string(stats.commitlog_min_offset.value()));
+  put("commitLogMaxOffset", std::to_string(stats.commitlog_max_offset.value()));
+  put("commitLogFlushedOffset", std::to_string(stats.commitlog_flushed_offset.value()));
+  put("remainHowManyDataToFlush",
+      std::to_string(stats.commitlog_max_offset.value() - stats.commitlog_flushed_offset.value()));
+  put("dispatchBehindBytes", std::to_string(stats.dispatch_behind_bytes));
+  put("earliestMessageTimeStamp", std::to_string(earliest.ok() ? *earliest : -1));
+  put("sendThreadPoolQueueSize", std::to_string(inflight_puts_->load()));
+  put("sendThreadPoolQueueCapacity", std::to_string(config_.send_thread_pool_queue_capacity));
+  put("storeWritable", stats.writable ? "true" : "false");
+  if (!stats.writable) put("storeNotWritableReason", stats.not_writable_reason);
+  put("brokerRole", std::string(config::BrokerRoleName(config_.broker_role)));
+  put("brokerName", config_.broker_name);
+  put("brokerClusterName", config_.broker_cluster_name);
+  nlohmann::ordered_json body;
+  body["table"] = std::move(table);
+  RemotingCommand response = MakeResponse(request, rc::kSuccess);
+  response.body = body.dump();
+  return response;
 }
 
 }  // namespace brokerd::broker

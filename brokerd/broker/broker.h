@@ -1,20 +1,27 @@
 // Broker: the request processor of brokerd on libstore. Serves SEND_MESSAGE / SEND_MESSAGE_V2
-// (single messages; topic auto-creation through TBW102), SEND_BATCH_MESSAGE and SEND_MESSAGE_V2
-// with m=true (batches, stored with PutBatch on the net loop thread), VIEW_MESSAGE_BY_ID,
-// QUERY_MESSAGE, SEARCH_OFFSET_BY_TIMESTAMP, GET_EARLIEST_MSG_STORETIME, PULL_MESSAGE (with long
-// polling: a pull that finds nothing new and carries the SUSPEND flag is held until a message
-// arrives for its queue or suspendTimeoutMillis passes), GET_MAX_OFFSET / GET_MIN_OFFSET,
-// QUERY_CONSUMER_OFFSET / UPDATE_CONSUMER_OFFSET (offsets persisted as
-// config/consumerOffset.json), HEART_BEAT / UNREGISTER_CLIENT / GET_CONSUMER_LIST_BY_GROUP;
-// anything else is REQUEST_CODE_NOT_SUPPORTED.
+// (single messages; topic auto-creation through TBW102; DELAY levels through
+// SCHEDULE_TOPIC_XXXX; sends to a retry topic past maxReconsumeTimes go to the DLQ),
+// SEND_BATCH_MESSAGE and SEND_MESSAGE_V2 with m=true (batches), CONSUMER_SEND_MSG_BACK (retry /
+// dead-letter topics), VIEW_MESSAGE_BY_ID, QUERY_MESSAGE, SEARCH_OFFSET_BY_TIMESTAMP,
+// GET_EARLIEST_MSG_STORETIME, PULL_MESSAGE (long polling: a pull that finds nothing new and
+// carries the SUSPEND flag is held until a message arrives for its queue or
+// suspendTimeoutMillis passes), GET_MAX_OFFSET / GET_MIN_OFFSET, QUERY_CONSUMER_OFFSET /
+// UPDATE_CONSUMER_OFFSET (config/consumerOffset.json), HEART_BEAT / UNREGISTER_CLIENT /
+// GET_CONSUMER_LIST_BY_GROUP (clients silent for 120 s expire; the other members of a group are
+// told with NOTIFY_CONSUMER_IDS_CHANGED when it changes), LOCK_BATCH_MQ / UNLOCK_BATCH_MQ
+// (queue locks for orderly consumers, 60 s expiry), UPDATE_AND_CREATE_TOPIC /
+// GET_ALL_TOPIC_CONFIG (config/topics.json), GET_ALL_SUBSCRIPTIONGROUP_CONFIG (groups are
+// auto-created into config/subscriptionGroup.json), GET_BROKER_RUNTIME_INFO; anything else is
+// REQUEST_CODE_NOT_SUPPORTED. docs/format/protocol.md documents each.
 //
 // Thread-safety: Handle and OnConnectionClosed are called on the net loop thread; sends complete
-// on libstore's flusher thread and held pulls on the hold thread (answers go out through the
-// thread-safe Connection::Send).
+// on libstore's flusher thread, held pulls on the hold thread, delayed deliveries on the
+// schedule thread (answers go out through the thread-safe Connection::Send).
 // PersistOffsets may be called from any thread. Close must be called after the server stopped.
 #ifndef BROKERD_BROKER_BROKER_H_
 #define BROKERD_BROKER_BROKER_H_
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -29,6 +36,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "broker/consumer_offsets.h"
+#include "broker/queue_lock_manager.h"
+#include "broker/schedule_service.h"
+#include "broker/subscription_group_manager.h"
+#include "broker/topic_config_manager.h"
 #include "config/broker_config.h"
 #include "libstore/message_store.h"
 #include "net/server.h"
@@ -36,10 +47,6 @@
 
 namespace brokerd::broker {
 
-// The topic that carries auto-creation defaults (RocketMQ's TopicValidator.AUTO_CREATE_TOPIC_KEY).
-inline constexpr std::string_view kAutoCreateTopicKey = "TBW102";
-// Longest topic name accepted (RocketMQ's TOPIC_MAX_LENGTH).
-inline constexpr size_t kMaxTopicLength = 127;
 // Largest encoded properties string accepted (RocketMQ's Short.MAX_VALUE).
 inline constexpr size_t kMaxPropertiesBytes = 32767;
 // Largest pull answer: messages and bytes (the Java broker's in-memory limits).
@@ -55,16 +62,17 @@ inline constexpr size_t kMaxHeldPulls = 10000;
 inline constexpr int64_t kMaxSuspendMs = 60000;
 inline constexpr int64_t kHoldCheckIntervalMs = 100;
 
-// Permission bits of a topic (RocketMQ's PermName).
-inline constexpr int32_t kPermInherit = 1;
-inline constexpr int32_t kPermWrite = 2;
-inline constexpr int32_t kPermRead = 4;
+// The reconsume bound of a group (subscription group retryMaxTimes).
+inline constexpr int32_t kDefaultMaxReconsumeTimes = 16;
+// Message properties the broker sets on sent-back messages.
+inline constexpr std::string_view kPropertyRetryTopic = "RETRY_TOPIC";
+inline constexpr std::string_view kPropertyOriginMessageId = "ORIGIN_MESSAGE_ID";
+inline constexpr std::string_view kPropertyWait = "WAIT";
 
-struct TopicConfig {
-  int32_t read_queue_nums = 0;
-  int32_t write_queue_nums = 0;
-  int32_t perm = kPermRead | kPermWrite;
-};
+// A consumer client that sent no heartbeat for this long is forgotten (RocketMQ's
+// channelExpiredTimeout), checked every kClientScanIntervalMs.
+inline constexpr int64_t kClientExpiryMs = 120000;
+inline constexpr int64_t kClientScanIntervalMs = 10000;
 
 class Broker {
  public:
@@ -101,6 +109,16 @@ class Broker {
   Broker(config::BrokerConfig config, std::unique_ptr<libstore::MessageStore> store);
 
   void HandleSend(net::Connection& conn, const remoting::RemotingCommand& request);
+  // CONSUMER_SEND_MSG_BACK (36): the record at header offset goes to %RETRY%<group> through the
+  // schedule topic (delay level 3 + reconsumeTimes unless the client chose one), or to
+  // %DLQ%<group> after maxReconsumeTimes or with delayLevel < 0.
+  void HandleSendBack(net::Connection& conn, const remoting::RemotingCommand& request);
+  // Stores msg asynchronously and answers request from the completion (send fields, or just a
+  // code for a send-back); SYSTEM_BUSY when sendThreadPoolQueueCapacity puts are in flight.
+  void PutAndRespond(net::Connection& conn, const remoting::RemotingCommand& request,
+                     const libstore::MessageToStore& msg, int32_t reported_queue_id);
+  // Creates a retry / DLQ / schedule topic when missing.
+  void EnsureSystemTopic(const std::string& topic, int32_t queues, int32_t perm);
   remoting::RemotingCommand HandlePull(const remoting::RemotingCommand& request);
   remoting::RemotingCommand HandleQueryOffset(const remoting::RemotingCommand& request);
   remoting::RemotingCommand HandleUpdateOffset(const remoting::RemotingCommand& request);
@@ -115,6 +133,23 @@ class Broker {
                                             const remoting::RemotingCommand& request);
   remoting::RemotingCommand HandleUnregister(const remoting::RemotingCommand& request);
   remoting::RemotingCommand HandleConsumerList(const remoting::RemotingCommand& request);
+  // LOCK_BATCH_MQ (41) / UNLOCK_BATCH_MQ (42).
+  remoting::RemotingCommand HandleLockBatch(const remoting::RemotingCommand& request);
+  remoting::RemotingCommand HandleUnlockBatch(const remoting::RemotingCommand& request);
+  // UPDATE_AND_CREATE_TOPIC (17), GET_ALL_TOPIC_CONFIG (21), GET_ALL_SUBSCRIPTIONGROUP_CONFIG
+  // (201), GET_BROKER_RUNTIME_INFO (28).
+  remoting::RemotingCommand HandleCreateTopic(const remoting::RemotingCommand& request);
+  remoting::RemotingCommand HandleAllTopicConfig(const remoting::RemotingCommand& request);
+  remoting::RemotingCommand HandleAllGroupConfig(const remoting::RemotingCommand& request);
+  remoting::RemotingCommand HandleRuntimeInfo(const remoting::RemotingCommand& request);
+
+  // The group's subscription config (auto-created when autoCreateSubscriptionGroup); NotFound
+  // otherwise.
+  absl::StatusOr<SubscriptionGroupConfig> FindGroup(const std::string& group);
+  // Sends NOTIFY_CONSUMER_IDS_CHANGED (oneway) to every live client of each group.
+  void NotifyGroupsChanged(const std::set<std::string>& groups);
+  // Forgets clients silent for kClientExpiryMs (called from the hold thread).
+  void ExpireSilentClients();
 
   // Parks a pull answered PULL_NOT_FOUND when it asked for suspension; false when it cannot be
   // held (answer now).
@@ -122,10 +157,11 @@ class Broker {
   // The hold thread: re-runs held pulls whose queue grew or whose time ran out.
   void HoldLoop();
 
-  // The topic's config, auto-creating it from default_topic when allowed; nullopt when neither.
-  std::optional<TopicConfig> FindOrCreateTopic(const std::string& topic,
-                                               const std::string& default_topic,
-                                               int32_t default_queue_nums);
+  // The topic's config, auto-creating it from default_topic when allowed. NotFound when it
+  // neither exists nor may be created; other errors when the topic file cannot be written.
+  absl::StatusOr<TopicConfig> FindOrCreateTopic(const std::string& topic,
+                                                const std::string& default_topic,
+                                                int32_t default_queue_nums);
   // The subscribed tags of (group, topic) from heartbeats; empty = all.
   std::vector<std::string> HeartbeatTags(const std::string& group, const std::string& topic);
 
@@ -133,14 +169,22 @@ class Broker {
   std::unique_ptr<libstore::MessageStore> store_;
   std::string offsets_path_;
   ConsumerOffsetTable offsets_;
+  std::unique_ptr<ScheduleService> schedule_;
+  // Puts stored asynchronously and not yet completed (shared with the completions).
+  std::shared_ptr<std::atomic<int64_t>> inflight_puts_ = std::make_shared<std::atomic<int64_t>>(0);
 
-  mutable std::mutex mu_;  // guards everything below
-  std::map<std::string, TopicConfig> topics_;
+  std::unique_ptr<TopicConfigManager> topics_;        // thread-safe
+  std::unique_ptr<SubscriptionGroupManager> groups_;  // thread-safe
+  QueueLockManager locks_;                            // thread-safe
+  const int64_t boot_timestamp_ms_;
+  std::atomic<int32_t> notify_opaque_{1};
+
+  mutable std::mutex mu_;    // guards everything below
   uint32_t next_queue_ = 0;  // round-robin for queueId < 0
-  uint64_t topics_version_ = 1;
-  int64_t data_version_timestamp_ms_ = 0;  // dataVersion.timestamp of the registration body
   struct ClientInfo {
     uint64_t conn_id = 0;
+    std::weak_ptr<net::Connection> conn;
+    int64_t last_heartbeat_ms = 0;                                  // steady clock
     std::map<std::string, std::vector<std::string>> subscriptions;  // topic -> tags
   };
   // consumer group -> clientId -> info.

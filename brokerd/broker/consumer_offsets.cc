@@ -2,15 +2,10 @@
 // Thread-safety: one mutex guards the table; file I/O happens on a snapshot.
 #include "broker/consumer_offsets.h"
 
-#include <fcntl.h>
-#include <unistd.h>
+#include <cstdlib>
 
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-
+#include "broker/config_file.h"
+#include "broker/topic_config_manager.h"
 #include "nlohmann/json.hpp"
 
 namespace brokerd::broker {
@@ -22,10 +17,6 @@ std::string Key(std::string_view group, std::string_view topic) {
   key.push_back('@');
   key.append(group);
   return key;
-}
-
-absl::Status Errno(const std::string& what) {
-  return absl::InternalError(what + ": " + std::strerror(errno));
 }
 
 }  // namespace
@@ -61,73 +52,39 @@ std::string ConsumerOffsetTable::ToJson() const {
 }
 
 absl::Status ConsumerOffsetTable::Load(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return absl::OkStatus();
-  auto size = std::filesystem::file_size(path, ec);
-  if (ec) return absl::InternalError("stat " + path + ": " + ec.message());
-  if (size > kMaxConsumerOffsetFileBytes) {
-    return absl::InvalidArgumentError(path + " is larger than " +
-                                      std::to_string(kMaxConsumerOffsetFileBytes) + " bytes");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InternalError("cannot open " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  nlohmann::json j = nlohmann::json::parse(ss.str(), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return absl::InvalidArgumentError(path + " is not a JSON object");
-  }
   std::map<std::string, std::map<int32_t, int64_t>> table;
-  auto it = j.find("offsetTable");
-  if (it != j.end()) {
-    if (!it->is_object())
-      return absl::InvalidArgumentError(path + ": offsetTable is not an object");
-    for (const auto& [key, queues] : it->items()) {
-      if (!queues.is_object()) {
-        return absl::InvalidArgumentError(path + ": offsets of " + key + " are not an object");
-      }
-      for (const auto& [qid, offset] : queues.items()) {
-        char* end = nullptr;
-        long q = std::strtol(qid.c_str(), &end, 10);
-        if (qid.empty() || *end != '\0' || !offset.is_number_integer()) {
-          return absl::InvalidArgumentError(path + ": bad entry " + key + "/" + qid);
+  absl::Status s = configfile::Load(path, [&](std::string_view text) -> absl::Status {
+    absl::StatusOr<nlohmann::json> j = ParseConfigJson(text, path);
+    if (!j.ok()) return absl::DataLossError(j.status().message());
+    std::map<std::string, std::map<int32_t, int64_t>> decoded;
+    auto it = j->find("offsetTable");
+    if (it != j->end()) {
+      if (!it->is_object()) return absl::DataLossError(path + ": offsetTable is not an object");
+      for (const auto& [key, queues] : it->items()) {
+        if (!queues.is_object()) {
+          return absl::DataLossError(path + ": offsets of " + key + " are not an object");
         }
-        table[key][static_cast<int32_t>(q)] = offset.get<int64_t>();
+        for (const auto& [qid, offset] : queues.items()) {
+          char* end = nullptr;
+          long q = std::strtol(qid.c_str(), &end, 10);
+          if (qid.empty() || *end != '\0' || !offset.is_number_integer()) {
+            return absl::DataLossError(path + ": bad entry " + key + "/" + qid);
+          }
+          decoded[key][static_cast<int32_t>(q)] = offset.get<int64_t>();
+        }
       }
     }
-  }
+    table = std::move(decoded);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
   std::lock_guard<std::mutex> lock(mu_);
   table_ = std::move(table);
   return absl::OkStatus();
 }
 
 absl::Status ConsumerOffsetTable::Persist(const std::string& path) const {
-  std::string text = ToJson();
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  if (ec) return absl::InternalError("mkdir for " + path + ": " + ec.message());
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Errno("open " + tmp);
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      absl::Status s = Errno("write " + tmp);
-      ::close(fd);
-      return s;
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    absl::Status s = Errno("fsync " + tmp);
-    ::close(fd);
-    return s;
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return Errno("rename " + tmp);
-  return absl::OkStatus();
+  return configfile::Persist(path, ToJson());
 }
 
 }  // namespace brokerd::broker

@@ -16,9 +16,6 @@
 
 namespace brokerd::broker {
 
-// Largest consumerOffset.json accepted by Load.
-inline constexpr size_t kMaxConsumerOffsetFileBytes = 256u << 20;
-
 class ConsumerOffsetTable {
  public:
   // Stores `offset` for (group, topic, queue_id). Negative offsets are ignored (ali-ons commits

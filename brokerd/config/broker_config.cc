@@ -222,6 +222,7 @@ void VisitBrokerKeys(C& c, V& v) {
   v.Int32("sendMessageThreadPoolNums", &c.send_message_thread_pool_nums, 1, kMaxThreadPoolNums);
   v.Bool("brokerFastFailureEnable", &c.broker_fast_failure_enable);
   v.Int64("waitTimeMillsInSendQueue", &c.wait_time_ms_in_send_queue, 0, INT64_MAX);
+  v.Int32("sendThreadPoolQueueCapacity", &c.send_thread_pool_queue_capacity, 1, INT32_MAX);
   v.Int32("maxFrameBytes", &c.max_frame_bytes, kMinMaxFrameBytes, kMaxMaxFrameBytes);
   v.Int32("maxConnections", &c.max_connections, 1, kMaxMaxConnections);
 }

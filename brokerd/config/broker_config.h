@@ -120,6 +120,8 @@ struct BrokerConfig {
   int32_t send_message_thread_pool_nums = 1;       // sendMessageThreadPoolNums: min(cpus, 4)
   bool broker_fast_failure_enable = true;          // brokerFastFailureEnable
   int64_t wait_time_ms_in_send_queue = 200;        // waitTimeMillsInSendQueue
+  // Sends being stored at most; beyond, a send is answered SYSTEM_BUSY.
+  int32_t send_thread_pool_queue_capacity = 10000;  // sendThreadPoolQueueCapacity
 
   // ---- Bounds of our own (not RocketMQ keys) ----
   int32_t max_frame_bytes = kDefaultMaxFrameBytes;   // maxFrameBytes (ours)
