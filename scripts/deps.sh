@@ -18,3 +18,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# Node.js and npm for the ali-ons suite (tests/npm): Debian's packages, only when there is no
+# node at all (a node from elsewhere, which brings its own npm, is left alone).
+if ! command -v node >/dev/null 2>&1; then
+  echo "deps: installing nodejs npm"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+elif ! command -v npm >/dev/null 2>&1; then
+  echo "deps: warning: node is installed without npm; the ali-ons suite (tests/npm) needs npm" >&2
+fi
