@@ -537,21 +537,8 @@ void Broker::HandleSend(net::Connection& conn, const RemotingCommand& request) {
       m.reconsume_times = *reconsume;
       msgs.push_back(std::move(m));
     }
-    // PutBatch blocks until the batch is stored (and, under SYNC flush, durable).
-    absl::StatusOr<libstore::PutResult> result = store_->PutBatch(msgs);
-    if (result.ok()) {
-      {
-        std::lock_guard<std::mutex> lock(hold_->mu);
-        hold_->woken = true;
-      }
-      hold_->cv.notify_all();
-    }
-    if (request.IsOneway()) return;
-    RemotingCommand response = MakeResponse(request, rc::kSuccess);
-    FillSendResponse(result, qid, response);
-    if (absl::Status s = conn.Send(response); !s.ok()) {
-      std::fprintf(stderr, "brokerd: send batch response: %s\n", s.ToString().c_str());
-    }
+    // Stored without blocking the net loop; answered from the completion.
+    PutAndRespond(conn, request, msgs, qid);
     return;
   }
 
@@ -590,11 +577,12 @@ void Broker::HandleSend(net::Connection& conn, const RemotingCommand& request) {
       schedule_->Divert(msg, level);
     }
   }
-  PutAndRespond(conn, request, msg, qid);
+  PutAndRespond(conn, request, std::span<const libstore::MessageToStore>(&msg, 1), qid);
 }
 
 void Broker::PutAndRespond(net::Connection& conn, const RemotingCommand& request,
-                           const libstore::MessageToStore& msg, int32_t reported_queue_id) {
+                           std::span<const libstore::MessageToStore> msgs,
+                           int32_t reported_queue_id) {
   const bool oneway = request.IsOneway();
   // Back-pressure: a full put queue answers SYSTEM_BUSY (clients retry another broker or
   // later) instead of queueing without bound.
@@ -612,9 +600,9 @@ void Broker::PutAndRespond(net::Connection& conn, const RemotingCommand& request
   std::shared_ptr<net::Connection> target = conn.shared_from_this();
   RemotingCommand proto = MakeResponse(request, rc::kSuccess);
   const bool send_back = request.code == req::kConsumerSendMsgBack;
-  store_->PutAsync(msg, [target, proto = std::move(proto), oneway, reported_queue_id, send_back,
-                         inflight = inflight_puts_,
-                         hold = hold_](absl::StatusOr<libstore::PutResult> result) mutable {
+  store_->PutBatchAsync(msgs, [target, proto = std::move(proto), oneway, reported_queue_id,
+                               send_back, inflight = inflight_puts_,
+                               hold = hold_](absl::StatusOr<libstore::PutResult> result) mutable {
     inflight->fetch_sub(1);
     if (result.ok()) {  // wake held pulls
       {
@@ -713,7 +701,7 @@ void Broker::HandleSendBack(net::Connection& conn, const RemotingCommand& reques
     return reject(rc::kMessageIllegal,
                   "properties size exceeds " + std::to_string(kMaxPropertiesBytes) + " bytes");
   }
-  PutAndRespond(conn, request, msg, 0);
+  PutAndRespond(conn, request, std::span<const libstore::MessageToStore>(&msg, 1), 0);
 }
 
 bool Broker::MaybeHold(net::Connection& conn, const RemotingCommand& request) {

@@ -29,6 +29,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -113,10 +114,11 @@ class Broker {
   // schedule topic (delay level 3 + reconsumeTimes unless the client chose one), or to
   // %DLQ%<group> after maxReconsumeTimes or with delayLevel < 0.
   void HandleSendBack(net::Connection& conn, const remoting::RemotingCommand& request);
-  // Stores msg asynchronously and answers request from the completion (send fields, or just a
-  // code for a send-back); SYSTEM_BUSY when sendThreadPoolQueueCapacity puts are in flight.
+  // Stores msgs (one message, or a batch for one queue) asynchronously and answers request from
+  // the completion (send fields, or just a code for a send-back); SYSTEM_BUSY when
+  // sendThreadPoolQueueCapacity puts are in flight.
   void PutAndRespond(net::Connection& conn, const remoting::RemotingCommand& request,
-                     const libstore::MessageToStore& msg, int32_t reported_queue_id);
+                     std::span<const libstore::MessageToStore> msgs, int32_t reported_queue_id);
   // Creates a retry / DLQ / schedule topic when missing.
   void EnsureSystemTopic(const std::string& topic, int32_t queues, int32_t perm);
   remoting::RemotingCommand HandlePull(const remoting::RemotingCommand& request);

@@ -745,6 +745,28 @@ TEST(StoreTest, SyncFlushPutReturnsOnlyWhenFlushed) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   ASSERT_EQ(callbacks.load(), 20);
+  // PutBatchAsync too: one callback for the whole batch, after it is durable, with consecutive
+  // queue offsets and one id per record.
+  std::atomic<bool> batch_done{false};
+  std::vector<MessageToStore> batch2 = {MakeMessage("Sync", 3, "a"), MakeMessage("Sync", 3, "b"),
+                                        MakeMessage("Sync", 3, "c")};
+  store->PutBatchAsync(batch2, [&](absl::StatusOr<PutResult> r) {
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->status, PutStatus::kOk);
+    EXPECT_EQ(r->message_count, 3);
+    EXPECT_EQ(r->queue_offset.value(), 0);
+    EXPECT_GE(store->GetStats().commitlog_flushed_offset.value(),
+              r->wrote_offset.value() + r->wrote_bytes);
+    std::lock_guard<std::mutex> l(mu);
+    done.emplace_back(r->wrote_offset.value() + r->wrote_bytes,
+                      store->GetStats().commitlog_flushed_offset.value());
+    batch_done.store(true);
+  });
+  for (int i = 0; i < 3000 && !batch_done.load(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(batch_done.load());
+  EXPECT_EQ(store->GetMaxOffset("Sync", 3).value(), 3);
   std::lock_guard<std::mutex> l(mu);
   for (const auto& [end, flushed] : done) EXPECT_GE(flushed, end);
   EXPECT_GT(store->GetStats().syncs, 0);

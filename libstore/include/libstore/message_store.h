@@ -131,6 +131,8 @@ class MessageStore {
   // Appends without blocking; `done` runs once the put is complete as Put would return it
   // (possibly on the calling thread, otherwise on the flusher's).
   virtual void PutAsync(const MessageToStore& msg, PutCallback done) = 0;
+  // PutBatch without blocking; `done` as for PutAsync.
+  virtual void PutBatchAsync(std::span<const MessageToStore> msgs, PutCallback done) = 0;
 
   virtual GetResult GetMessages(const GetRequest& req) = 0;
   // The record at a physical offset. OutOfRange below the minimum or at/after the maximum,

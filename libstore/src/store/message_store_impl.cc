@@ -576,9 +576,13 @@ absl::StatusOr<PutResult> MessageStoreImpl::Put(const MessageToStore& msg) {
 }
 
 void MessageStoreImpl::PutAsync(const MessageToStore& msg, PutCallback done) {
+  PutBatchAsync(std::span<const MessageToStore>(&msg, 1), std::move(done));
+}
+
+void MessageStoreImpl::PutBatchAsync(std::span<const MessageToStore> msgs, PutCallback done) {
   const bool wait = options_.flush_mode == FlushMode::kSync || options_.wait_for_replica;
   PutCallback cb = std::move(done);
-  auto r = Append(std::span<const MessageToStore>(&msg, 1), wait ? &cb : nullptr);
+  auto r = Append(msgs, wait ? &cb : nullptr);
   if (!r.ok() || !wait) cb(std::move(r));
 }
 

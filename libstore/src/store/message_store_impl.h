@@ -71,6 +71,7 @@ class MessageStoreImpl final : public MessageStore {
   absl::StatusOr<PutResult> Put(const MessageToStore& msg) override;
   absl::StatusOr<PutResult> PutBatch(std::span<const MessageToStore> msgs) override;
   void PutAsync(const MessageToStore& msg, PutCallback done) override;
+  void PutBatchAsync(std::span<const MessageToStore> msgs, PutCallback done) override;
   GetResult GetMessages(const GetRequest& req) override;
   absl::StatusOr<MessageRef> GetMessageByOffset(PhysicalOffset offset) override;
   absl::StatusOr<MessageRef> GetMessageById(std::string_view offset_msg_id) override;
