@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -33,6 +34,8 @@ namespace {
 constexpr int kOffsetPersistIntervalMs = 5000;
 // How often the registrar looks for topic changes.
 constexpr int kRegistrarTickMs = 500;
+// How soon a failed registration is retried.
+constexpr int kRegisterRetryMs = 3000;
 // Connect / call bound of one name server exchange.
 constexpr auto kNamesrvTimeout = std::chrono::milliseconds(3000);
 
@@ -43,8 +46,10 @@ class NameServerLinks {
   explicit NameServerLinks(std::vector<brokerd::config::HostPort> addrs)
       : addrs_(std::move(addrs)), clients_(addrs_.size()) {}
 
-  // Sends cmd to every name server (reconnecting as needed); logs failures.
-  void CallAll(const brokerd::remoting::RemotingCommand& cmd) {
+  // Sends cmd to every name server (reconnecting as needed); logs failures. True when every
+  // name server accepted it.
+  bool CallAll(const brokerd::remoting::RemotingCommand& cmd) {
+    bool all_ok = true;
     for (size_t i = 0; i < addrs_.size(); ++i) {
       brokerd::net::Client& client = clients_[i];
       absl::Status s;
@@ -66,12 +71,14 @@ class NameServerLinks {
         break;
       }
       if (!s.ok()) {
+        all_ok = false;
         std::fprintf(stderr, "brokerd: %s to name server %s: %s\n",
                      cmd.code == brokerd::remoting::request_code::kRegisterBroker ? "register"
                                                                                   : "unregister",
                      addrs_[i].ToString().c_str(), s.ToString().c_str());
       }
     }
+    return all_ok;
   }
 
  private:
@@ -153,11 +160,15 @@ int main(int argc, char** argv) {
       uint64_t version = (*broker)->topics_version();
       if (version != registered || std::chrono::steady_clock::now() >= next) {
         lock.unlock();
-        links.CallAll((*broker)->MakeRegisterRequest(++opaque));
+        const bool ok = links.CallAll((*broker)->MakeRegisterRequest(++opaque));
         lock.lock();
         registered = version;
+        // A name server that did not take the registration (not up yet, restarting) is tried
+        // again soon rather than a whole period later.
         next = std::chrono::steady_clock::now() +
-               std::chrono::milliseconds(config->register_name_server_period_ms);
+               std::chrono::milliseconds(
+                   ok ? config->register_name_server_period_ms
+                      : std::min(config->register_name_server_period_ms, kRegisterRetryMs));
       }
       cv.wait_for(lock, std::chrono::milliseconds(kRegistrarTickMs), [&] { return stop_persist; });
     }

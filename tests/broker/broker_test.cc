@@ -347,6 +347,22 @@ TEST(BrokerdRegistrationTest, RegistersTopicsWithNameServer) {
   EXPECT_EQ(WaitForRoute(namesrv.port(), "TopicReg", rc::kTopicNotExist).code, rc::kTopicNotExist);
 }
 
+TEST(BrokerdRegistrationTest, RetriesSoonWhenTheNameServerStartsLater) {
+  // The broker starts first; its first registration fails. The name server, started a second
+  // later, must get the registration within a few seconds, not a 30 s period later.
+  const int namesrv_port = brokerd::net::FreeLoopbackPort();
+  Brokerd broker;
+  broker.set_extra_config("namesrvAddr=127.0.0.1:" + std::to_string(namesrv_port) + "\n");
+  ASSERT_TRUE(broker.Start());
+  std::this_thread::sleep_for(milliseconds(1000));
+  Namesrvd namesrv;
+  ASSERT_TRUE(namesrv.Start(namesrv_port)) << "namesrvd did not start";
+  auto started = std::chrono::steady_clock::now();
+  RemotingCommand tbw = WaitForRoute(namesrv.port(), "TBW102", rc::kSuccess);
+  ASSERT_EQ(tbw.code, rc::kSuccess);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(8));
+}
+
 TEST_F(BrokerdTest, ReplaysJavaSendSyncFrames) {
   std::string path = WireDir() + "/java-send-sync.jsonl";
   if (!std::filesystem::exists(path)) GTEST_SKIP() << "wire capture not found: " << path;

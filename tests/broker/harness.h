@@ -120,8 +120,9 @@ class Namesrvd {
     std::error_code ec;
     std::filesystem::remove(kv_, ec);
   }
-  bool Start() {
-    port_ = brokerd::net::FreeLoopbackPort();
+  // Starts on `port` (0: a free one).
+  bool Start(int port = 0) {
+    port_ = port != 0 ? port : brokerd::net::FreeLoopbackPort();
     kv_ = std::filesystem::temp_directory_path() /
           ("brokerd-test-kv-" + std::to_string(getpid()) + "-" + std::to_string(port_));
     std::string conf = kv_.string() + ".properties";
