@@ -251,7 +251,25 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::BrokerConfig&
                                                     hold->cv.notify_all();
                                                   });
   if (absl::Status s = b.schedule_->Load(); !s.ok()) return fail(s);
+  TransactionOptions tx;
+  tx.timeout_ms = config.transaction_timeout_ms;
+  tx.check_max = config.transaction_check_max;
+  tx.check_interval_ms = config.transaction_check_interval_ms;
+  absl::StatusOr<libstore::HostAddress> self =
+      libstore::HostAddress::Parse(config.broker_ip1 + ":" + std::to_string(config.listen_port));
+  if (self.ok()) tx.broker_host = *self;
+  b.tx_ = std::make_unique<TransactionService>(
+      b.store_.get(), &b.offsets_, tx,
+      [&b](const std::string& group) { return b.FindProducer(group); },
+      [hold] {
+        {
+          std::lock_guard<std::mutex> lock(hold->mu);
+          hold->woken = true;
+        }
+        hold->cv.notify_all();
+      });
   b.schedule_->Start();
+  b.tx_->Start();
   b.hold_thread_ = std::thread([&b] { b.HoldLoop(); });
   return broker;
 }
@@ -277,6 +295,7 @@ absl::Status Broker::Close() {
   }
   hold_->cv.notify_all();
   if (hold_thread_.joinable()) hold_thread_.join();
+  if (tx_ != nullptr) tx_->Stop();
   absl::Status delays = schedule_ != nullptr ? schedule_->Stop() : absl::OkStatus();
   if (!delays.ok()) {
     std::fprintf(stderr, "brokerd: persist delay offsets: %s\n", delays.ToString().c_str());
@@ -368,6 +387,9 @@ void Broker::Handle(net::Connection& conn, RemotingCommand request) {
     case req::kGetConsumerListByGroup:
       response = HandleConsumerList(request);
       break;
+    case req::kEndTransaction:
+      HandleEndTransaction(conn, request);
+      return;
     case req::kLockBatchMq:
       response = HandleLockBatch(request);
       break;
@@ -553,6 +575,15 @@ void Broker::HandleSend(net::Connection& conn, const RemotingCommand& request) {
   msg.born_host = born_host;
   msg.reconsume_times = *reconsume;
 
+  // A transactional message is stored as a half message until END_TRANSACTION decides it.
+  if (IsTransactional(msg.properties)) {
+    EnsureSystemTopic(std::string(kTransHalfTopic), 1, kPermRead | kPermWrite);
+    EnsureSystemTopic(std::string(kTransOpHalfTopic), 1, kPermRead | kPermWrite);
+    EnsureSystemTopic(std::string(kTransCheckMaxTimeTopic), 1, kPermRead | kPermWrite);
+    TransactionService::ToHalf(msg);
+    PutAndRespond(conn, request, std::span<const libstore::MessageToStore>(&msg, 1), qid);
+    return;
+  }
   // A message sent straight to a retry topic (the client's fallback when send-back failed)
   // goes to the group's DLQ once it was consumed too often (RocketMQ's handleRetryAndDLQ).
   if (topic->rfind(kRetryGroupTopicPrefix, 0) == 0) {
@@ -967,6 +998,24 @@ int64_t SteadyNowMs() {
 
 }  // namespace
 
+std::set<std::string> Broker::EraseClients(
+    std::map<std::string, std::map<std::string, ClientInfo>>& registry,
+    const std::function<bool(const std::string&, const std::string&, const ClientInfo&)>& pred) {
+  std::set<std::string> changed;
+  for (auto g = registry.begin(); g != registry.end();) {
+    for (auto c = g->second.begin(); c != g->second.end();) {
+      if (pred(g->first, c->first, c->second)) {
+        changed.insert(g->first);
+        c = g->second.erase(c);
+      } else {
+        ++c;
+      }
+    }
+    g = g->second.empty() ? registry.erase(g) : std::next(g);
+  }
+  return changed;
+}
+
 absl::StatusOr<SubscriptionGroupConfig> Broker::FindGroup(const std::string& group) {
   if (config_.auto_create_subscription_group) return groups_->FindOrAutoCreate(group);
   std::optional<SubscriptionGroupConfig> found = groups_->Find(group);
@@ -1030,13 +1079,79 @@ RemotingCommand Broker::HandleHeartbeat(net::Connection& conn, const RemotingCom
       members[client_id] = std::move(info);
     }
   }
+  auto producers = j.find("producerDataSet");
+  if (producers != j.end() && producers->is_array()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& p : *producers) {
+      if (!p.is_object() || !p.contains("groupName") || !p["groupName"].is_string()) continue;
+      ClientInfo& info = producers_[p["groupName"].get<std::string>()][client_id];
+      info.conn_id = conn.id();
+      info.conn = conn.weak_from_this();
+      info.last_heartbeat_ms = SteadyNowMs();
+    }
+  }
   if (!changed.empty()) NotifyGroupsChanged(changed);
   return MakeResponse(request, rc::kSuccess);
+}
+
+std::shared_ptr<net::Connection> Broker::FindProducer(const std::string& group) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto g = producers_.find(group);
+  if (g == producers_.end()) return nullptr;
+  for (const auto& [id, info] : g->second) {
+    if (std::shared_ptr<net::Connection> c = info.conn.lock(); c != nullptr && !c->closed()) {
+      return c;
+    }
+  }
+  return nullptr;
+}
+
+void Broker::HandleEndTransaction(net::Connection& conn, const RemotingCommand& request) {
+  auto reject = [&](int32_t code, std::string remark) {
+    if (request.IsOneway()) return;
+    (void)conn.Send(MakeResponse(request, code, std::move(remark)));
+  };
+  absl::StatusOr<std::string> group = request.GetString("producerGroup");
+  absl::StatusOr<int64_t> table_offset = request.GetInt64("tranStateTableOffset");
+  absl::StatusOr<int64_t> commit_log_offset = request.GetInt64("commitLogOffset");
+  absl::StatusOr<int32_t> decision = request.GetInt32("commitOrRollback");
+  absl::StatusOr<bool> from_check = request.GetBoolOr("fromTransactionCheck", false);
+  for (const absl::Status& s : {group.status(), table_offset.status(), commit_log_offset.status(),
+                                decision.status(), from_check.status()}) {
+    if (!s.ok()) return reject(rc::kSystemError, StatusRemark(s));
+  }
+  EndTransactionRequest end;
+  end.producer_group = *group;
+  end.tran_state_table_offset = *table_offset;
+  end.commit_log_offset = *commit_log_offset;
+  end.commit_or_rollback = *decision;
+  end.from_transaction_check = *from_check;
+  std::function<void(int32_t, std::string)> reply;
+  if (!request.IsOneway()) {
+    reply = [target = conn.shared_from_this(), proto = MakeResponse(request, rc::kSuccess)](
+                int32_t code, std::string remark) mutable {
+      proto.code = code;
+      if (!remark.empty()) proto.remark = std::move(remark);
+      if (absl::Status s = target->Send(proto); !s.ok()) {
+        std::fprintf(stderr, "brokerd: send END_TRANSACTION response: %s\n", s.ToString().c_str());
+      }
+    };
+  }
+  tx_->End(std::move(end), std::move(reply));
 }
 
 RemotingCommand Broker::HandleUnregister(const RemotingCommand& request) {
   const std::string* client = request.FindExtField("clientID");
   const std::string* group = request.FindExtField("consumerGroup");
+  const std::string* producer_group = request.FindExtField("producerGroup");
+  if (client != nullptr && producer_group != nullptr) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto g = producers_.find(*producer_group);
+    if (g != producers_.end()) {
+      g->second.erase(*client);
+      if (g->second.empty()) producers_.erase(g);
+    }
+  }
   bool removed = false;
   if (client != nullptr && group != nullptr) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -1080,24 +1195,17 @@ void Broker::NotifyGroupsChanged(const std::set<std::string>& groups) {
 
 void Broker::ExpireSilentClients() {
   const int64_t now = SteadyNowMs();
+  auto silent = [now](const std::string& group, const std::string& id, const ClientInfo& c) {
+    if (now - c.last_heartbeat_ms <= kClientExpiryMs) return false;
+    std::fprintf(stderr, "brokerd: client %s of group %s expired (no heartbeat for %lld ms)\n",
+                 id.c_str(), group.c_str(), static_cast<long long>(now - c.last_heartbeat_ms));
+    return true;
+  };
   std::set<std::string> changed;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (auto g = consumers_.begin(); g != consumers_.end();) {
-      for (auto c = g->second.begin(); c != g->second.end();) {
-        if (now - c->second.last_heartbeat_ms > kClientExpiryMs) {
-          std::fprintf(stderr,
-                       "brokerd: consumer %s of group %s expired (no heartbeat for %lld ms)\n",
-                       c->first.c_str(), g->first.c_str(),
-                       static_cast<long long>(now - c->second.last_heartbeat_ms));
-          changed.insert(g->first);
-          c = g->second.erase(c);
-        } else {
-          ++c;
-        }
-      }
-      g = g->second.empty() ? consumers_.erase(g) : std::next(g);
-    }
+    changed = EraseClients(consumers_, silent);
+    EraseClients(producers_, silent);
   }
   if (!changed.empty()) NotifyGroupsChanged(changed);
 }
@@ -1125,20 +1233,14 @@ RemotingCommand Broker::HandleConsumerList(const RemotingCommand& request) {
 }
 
 void Broker::OnConnectionClosed(uint64_t conn_id) {
+  auto on_conn = [conn_id](const std::string&, const std::string&, const ClientInfo& c) {
+    return c.conn_id == conn_id;
+  };
   std::set<std::string> changed;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (auto g = consumers_.begin(); g != consumers_.end();) {
-      for (auto c = g->second.begin(); c != g->second.end();) {
-        if (c->second.conn_id == conn_id) {
-          changed.insert(g->first);
-          c = g->second.erase(c);
-        } else {
-          ++c;
-        }
-      }
-      g = g->second.empty() ? consumers_.erase(g) : std::next(g);
-    }
+    changed = EraseClients(consumers_, on_conn);
+    EraseClients(producers_, on_conn);
   }
   if (!changed.empty()) NotifyGroupsChanged(changed);
 }

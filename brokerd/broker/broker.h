@@ -1,10 +1,11 @@
 // Broker: the request processor of brokerd on libstore. Serves SEND_MESSAGE / SEND_MESSAGE_V2
 // (single messages; topic auto-creation through TBW102; DELAY levels through
 // SCHEDULE_TOPIC_XXXX; sends to a retry topic past maxReconsumeTimes go to the DLQ),
-// SEND_BATCH_MESSAGE and SEND_MESSAGE_V2 with m=true (batches), CONSUMER_SEND_MSG_BACK (retry /
-// dead-letter topics), VIEW_MESSAGE_BY_ID, QUERY_MESSAGE, SEARCH_OFFSET_BY_TIMESTAMP,
-// GET_EARLIEST_MSG_STORETIME, PULL_MESSAGE (long polling: a pull that finds nothing new and
-// carries the SUSPEND flag is held until a message arrives for its queue or
+// SEND_BATCH_MESSAGE and SEND_MESSAGE_V2 with m=true (batches), transactional half messages
+// with END_TRANSACTION and CHECK_TRANSACTION_STATE check-backs (transaction_service.h),
+// CONSUMER_SEND_MSG_BACK (retry / dead-letter topics), VIEW_MESSAGE_BY_ID, QUERY_MESSAGE,
+// SEARCH_OFFSET_BY_TIMESTAMP, GET_EARLIEST_MSG_STORETIME, PULL_MESSAGE (long polling: a pull that
+// finds nothing new and carries the SUSPEND flag is held until a message arrives for its queue or
 // suspendTimeoutMillis passes), GET_MAX_OFFSET / GET_MIN_OFFSET, QUERY_CONSUMER_OFFSET /
 // UPDATE_CONSUMER_OFFSET (config/consumerOffset.json), HEART_BEAT / UNREGISTER_CLIENT /
 // GET_CONSUMER_LIST_BY_GROUP (clients silent for 120 s expire; the other members of a group are
@@ -25,6 +26,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -41,6 +43,7 @@
 #include "broker/schedule_service.h"
 #include "broker/subscription_group_manager.h"
 #include "broker/topic_config_manager.h"
+#include "broker/transaction_service.h"
 #include "config/broker_config.h"
 #include "libstore/message_store.h"
 #include "net/server.h"
@@ -135,6 +138,10 @@ class Broker {
                                             const remoting::RemotingCommand& request);
   remoting::RemotingCommand HandleUnregister(const remoting::RemotingCommand& request);
   remoting::RemotingCommand HandleConsumerList(const remoting::RemotingCommand& request);
+  // END_TRANSACTION (37): commit or roll back a half message (on the transaction thread).
+  void HandleEndTransaction(net::Connection& conn, const remoting::RemotingCommand& request);
+  // A live connection of a producer of group (transaction check-backs), or null.
+  std::shared_ptr<net::Connection> FindProducer(const std::string& group);
   // LOCK_BATCH_MQ (41) / UNLOCK_BATCH_MQ (42).
   remoting::RemotingCommand HandleLockBatch(const remoting::RemotingCommand& request);
   remoting::RemotingCommand HandleUnlockBatch(const remoting::RemotingCommand& request);
@@ -172,6 +179,7 @@ class Broker {
   std::string offsets_path_;
   ConsumerOffsetTable offsets_;
   std::unique_ptr<ScheduleService> schedule_;
+  std::unique_ptr<TransactionService> tx_;
   // Puts stored asynchronously and not yet completed (shared with the completions).
   std::shared_ptr<std::atomic<int64_t>> inflight_puts_ = std::make_shared<std::atomic<int64_t>>(0);
 
@@ -191,6 +199,13 @@ class Broker {
   };
   // consumer group -> clientId -> info.
   std::map<std::string, std::map<std::string, ClientInfo>> consumers_;
+  // producer group -> clientId -> info (connections for transaction check-backs).
+  std::map<std::string, std::map<std::string, ClientInfo>> producers_;
+  // Removes the clients of registry that pred selects; returns the groups that lost one.
+  // Requires mu_.
+  static std::set<std::string> EraseClients(
+      std::map<std::string, std::map<std::string, ClientInfo>>& registry,
+      const std::function<bool(const std::string&, const std::string&, const ClientInfo&)>& pred);
   bool closed_ = false;
 
   // Long polling state, shared with put completions (which only notify).

@@ -18,12 +18,15 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "gtest/gtest.h"
 #include "net/client.h"
+#include "nlohmann/json.hpp"
 #include "remoting/codes.h"
 #include "remoting/command.h"
+#include "remoting/frame_codec.h"
 
 namespace brokerd_test {
 
@@ -250,6 +253,48 @@ inline std::vector<Record> ParseRecords(const std::string& body) {
     p += size;
   }
   EXPECT_EQ(p, body.size());
+  return out;
+}
+
+// One frame of a wire capture (../shared/fixtures/wire/*.jsonl).
+struct CapturedFrame {
+  int seq = 0;
+  int conn = 0;
+  std::string dir;      // "c2s" / "s2c"
+  std::string peer;     // "broker" / "namesrv"
+  std::string bytes;    // the whole frame
+  RemotingCommand cmd;  // decoded
+};
+
+// The frames of WireDir()/name in capture order; empty when the file is absent. Lines that do
+// not decode fail the calling test.
+inline std::vector<CapturedFrame> LoadCapture(const std::string& name) {
+  std::vector<CapturedFrame> out;
+  std::ifstream in(WireDir() + "/" + name);
+  std::string line;
+  while (std::getline(in, line)) {
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      ADD_FAILURE() << name << ": a line is not JSON";
+      continue;
+    }
+    CapturedFrame f;
+    f.seq = j.value("seq", 0);
+    f.conn = j.value("conn", 0);
+    f.dir = j.value("dir", "");
+    f.peer = j.value("peer", "");
+    const std::string hex = j.value("hex", "");
+    for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+      f.bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    }
+    auto decoded = brokerd::remoting::DecodeFrame(f.bytes);
+    if (!decoded.ok() || !std::holds_alternative<brokerd::remoting::DecodedFrame>(*decoded)) {
+      ADD_FAILURE() << name << " seq " << f.seq << ": frame does not decode";
+      continue;
+    }
+    f.cmd = std::get<brokerd::remoting::DecodedFrame>(*decoded).command;
+    out.push_back(std::move(f));
+  }
   return out;
 }
 
