@@ -4,7 +4,7 @@
 
 #include <cstdlib>
 
-#include "broker/config_file.h"
+#include "remoting/fastjson.h"
 #include "broker/topic_config_manager.h"
 #include "nlohmann/json.hpp"
 
@@ -54,7 +54,7 @@ std::string ConsumerOffsetTable::ToJson() const {
 absl::Status ConsumerOffsetTable::Load(const std::string& path) {
   std::map<std::string, std::map<int32_t, int64_t>> table;
   absl::Status s = configfile::Load(path, [&](std::string_view text) -> absl::Status {
-    absl::StatusOr<nlohmann::json> j = ParseConfigJson(text, path);
+    absl::StatusOr<nlohmann::json> j = remoting::ParseFastjson(text, path);
     if (!j.ok()) return absl::DataLossError(j.status().message());
     std::map<std::string, std::map<int32_t, int64_t>> decoded;
     auto it = j->find("offsetTable");

@@ -10,7 +10,7 @@
 #include <optional>
 #include <utility>
 
-#include "broker/config_file.h"
+#include "remoting/fastjson.h"
 #include "broker/topic_config_manager.h"
 #include "libstore/message.h"
 #include "nlohmann/json.hpp"
@@ -103,7 +103,7 @@ ScheduleService::~ScheduleService() { (void)Stop(); }
 absl::Status ScheduleService::Load() {
   std::map<int32_t, int64_t> next;
   absl::Status s = configfile::Load(offsets_path_, [&](std::string_view text) -> absl::Status {
-    absl::StatusOr<nlohmann::json> j = ParseConfigJson(text, offsets_path_);
+    absl::StatusOr<nlohmann::json> j = remoting::ParseFastjson(text, offsets_path_);
     if (!j.ok()) return absl::DataLossError(j.status().message());
     std::map<int32_t, int64_t> decoded;
     auto it = j->find("offsetTable");

@@ -1,9 +1,9 @@
-// Metadata file helpers (see config_file.h).
-#include "broker/config_file.h"
+// fastjson-tolerant JSON parsing (see fastjson.h).
+#include "remoting/fastjson.h"
 
 #include <string>
 
-namespace brokerd::broker {
+namespace brokerd::remoting {
 
 namespace {
 
@@ -72,7 +72,7 @@ std::string QuoteBareIntegerKeys(std::string_view in) {
 
 }  // namespace
 
-absl::StatusOr<nlohmann::json> ParseConfigJson(std::string_view text, const std::string& what) {
+absl::StatusOr<nlohmann::json> ParseFastjson(std::string_view text, const std::string& what) {
   nlohmann::json j = nlohmann::json::parse(QuoteBareIntegerKeys(text), nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     return absl::InvalidArgumentError(what + " is not a JSON object");
@@ -80,4 +80,4 @@ absl::StatusOr<nlohmann::json> ParseConfigJson(std::string_view text, const std:
   return j;
 }
 
-}  // namespace brokerd::broker
+}  // namespace brokerd::remoting
