@@ -1,7 +1,9 @@
 // namesrvd: the name server program. `namesrvd -c FILE` loads name server properties (keys of
 // RocketMQ's NamesrvConfig / NettyServerConfig, see config/namesrv_config.h); without -c it uses
 // the embedded local default. Serves on 0.0.0.0:listenPort until SIGTERM/SIGINT, then shuts down
-// and exits 0 (1 on configuration / startup errors, 2 on bad usage).
+// and exits 0 (1 on configuration / startup errors, 2 on bad usage). The KV config
+// (kvConfigPath) is loaded before listening; an unusable file is a startup error naming it.
+// Every KV change is on disk before it is answered, so SIGTERM and SIGKILL lose nothing acked.
 // Thread-safety: main thread waits for signals; the net loop thread processes requests; a scan
 // thread expires silent brokers every scanNotActiveBrokerInterval.
 #include <pthread.h>
@@ -18,6 +20,7 @@
 
 #include "config/namesrv_config.h"
 #include "daemon.h"
+#include "namesrv/kv_config_manager.h"
 #include "namesrv/processor.h"
 #include "namesrv/route_info_manager.h"
 #include "net/server.h"
@@ -28,7 +31,8 @@ void Usage(FILE* out) {
   std::fprintf(out,
                "Usage: namesrvd [-c FILE]\n"
                "  -c FILE   name server properties (listenPort=9876, "
-               "scanNotActiveBrokerInterval, brokerChannelExpiredTime, maxConnections, ...)\n"
+               "scanNotActiveBrokerInterval, brokerChannelExpiredTime, kvConfigPath,\n"
+               "            orderMessageEnable, maxConnections, ...)\n"
                "            without -c: the embedded local default configuration\n"
                "  --help    this text\n"
                "Runs until SIGTERM or SIGINT; exits 0 after a clean shutdown.\n");
@@ -49,8 +53,20 @@ int main(int argc, char** argv) {
   // Block the stop signals in every thread; the main thread takes them with sigtimedwait.
   sigset_t stop_signals = brokerd::BlockStopSignals();
 
+  brokerd::namesrv::KvConfigManager kv(config->kv_config_path);
+  {
+    std::string note;
+    if (absl::Status s = kv.Load(&note); !s.ok()) {
+      std::fprintf(stderr, "namesrvd: cannot load the KV config (kvConfigPath): %s\n",
+                   s.ToString().c_str());
+      return 1;
+    }
+    if (!note.empty()) std::fprintf(stderr, "namesrvd: warning: %s\n", note.c_str());
+  }
   brokerd::namesrv::RouteInfoManager routes(config->broker_channel_expired_time_ms);
-  brokerd::namesrv::NamesrvProcessor processor(&routes);
+  brokerd::namesrv::NamesrvProcessorOptions processor_options;
+  processor_options.order_message_enable = config->order_message_enable;
+  brokerd::namesrv::NamesrvProcessor processor(&routes, &kv, processor_options);
   brokerd::net::ServerOptions options;
   options.host = "0.0.0.0";
   options.port = config->listen_port;

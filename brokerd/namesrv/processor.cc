@@ -4,6 +4,8 @@
 
 #include <zlib.h>
 
+#include <cstdio>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -87,6 +89,10 @@ bool ParseInt32(std::string_view s, int32_t* out) {
   if (j.is_discarded() || !j.is_number_integer()) return false;
   *out = j.get<int32_t>();
   return true;
+}
+
+RemotingCommand FieldError(const RemotingCommand& request, const absl::Status& s) {
+  return MakeResponse(request, remoting::response_code::kSystemError, std::string(s.message()));
 }
 
 }  // namespace
@@ -187,6 +193,25 @@ RemotingCommand NamesrvProcessor::Process(const RemotingCommand& request, uint64
       r.body = routes_->AllTopicListJson();
       return r;
     }
+    case remoting::request_code::kPutKvConfig:
+      return PutKvConfig(request);
+    case remoting::request_code::kGetKvConfig:
+      return GetKvConfig(request);
+    case remoting::request_code::kDeleteKvConfig:
+      return DeleteKvConfig(request);
+    case remoting::request_code::kGetKvlistByNamespace:
+      return GetKvListByNamespace(request);
+    case remoting::request_code::kGetTopicsByCluster:
+      return GetTopicsByCluster(request);
+    case remoting::request_code::kDeleteTopicInNamesrv:
+      return DeleteTopicInNamesrv(request);
+    case remoting::request_code::kWipeWritePermOfBroker:
+      return WipeWritePermOfBroker(request);
+    case remoting::request_code::kGetSystemTopicListFromNs: {
+      RemotingCommand r = MakeResponse(request, remoting::response_code::kSuccess);
+      r.body = routes_->SystemTopicListJson();
+      return r;
+    }
     default:
       return MakeResponse(request, remoting::response_code::kRequestCodeNotSupported,
                           absl::StrCat(" request type ", request.code, " not supported"));
@@ -233,6 +258,10 @@ RemotingCommand NamesrvProcessor::RegisterBroker(const RemotingCommand& request,
   r.emit_empty_ext_fields = true;  // RegisterBrokerResponseHeader with null fields -> {}
   if (!result.ha_server_addr.empty()) r.SetExtField("haServerAddr", result.ha_server_addr);
   if (!result.master_addr.empty()) r.SetExtField("masterAddr", result.master_addr);
+  // The broker marks these topics ordered (BrokerController: updateOrderTopicConfig).
+  if (std::optional<std::string> order = kv_->ListJson(kNamespaceOrderTopicConfig)) {
+    r.body = *std::move(order);
+  }
   return r;
 }
 
@@ -256,13 +285,104 @@ RemotingCommand NamesrvProcessor::GetRouteInfo(const RemotingCommand& request) {
     return MakeResponse(request, remoting::response_code::kSystemError,
                         std::string(topic.status().message()));
   }
-  std::optional<std::string> route = routes_->TopicRouteJson(*topic);
+  std::optional<std::string> order_topic_conf;
+  if (options_.order_message_enable) {
+    order_topic_conf = kv_->Get(kNamespaceOrderTopicConfig, *topic);
+  }
+  std::optional<std::string> route = routes_->TopicRouteJson(*topic, order_topic_conf);
   if (!route.has_value()) {
     return MakeResponse(request, remoting::response_code::kTopicNotExist,
                         TopicNotExistRemark(*topic));
   }
   RemotingCommand r = MakeResponse(request, remoting::response_code::kSuccess);
   r.body = *std::move(route);
+  return r;
+}
+
+RemotingCommand NamesrvProcessor::PutKvConfig(const RemotingCommand& request) {
+  auto ns = request.GetString("namespace");
+  auto key = request.GetString("key");
+  auto value = request.GetString("value");
+  for (const absl::Status& s : {ns.status(), key.status(), value.status()}) {
+    if (!s.ok()) return FieldError(request, s);
+  }
+  if (absl::Status s = kv_->Put(*ns, *key, *value); !s.ok()) {
+    std::fprintf(stderr, "namesrvd: PUT_KV_CONFIG %s/%s: %s\n", ns->c_str(), key->c_str(),
+                 s.ToString().c_str());
+    return MakeResponse(request, remoting::response_code::kSystemError, std::string(s.message()));
+  }
+  return MakeResponse(request, remoting::response_code::kSuccess);
+}
+
+RemotingCommand NamesrvProcessor::GetKvConfig(const RemotingCommand& request) {
+  auto ns = request.GetString("namespace");
+  auto key = request.GetString("key");
+  for (const absl::Status& s : {ns.status(), key.status()}) {
+    if (!s.ok()) return FieldError(request, s);
+  }
+  std::optional<std::string> value = kv_->Get(*ns, *key);
+  if (!value.has_value()) {
+    RemotingCommand r =
+        MakeResponse(request, remoting::response_code::kQueryNotFound,
+                     absl::StrCat("No config item, Namespace: ", *ns, " Key: ", *key));
+    r.emit_empty_ext_fields = true;  // GetKVConfigResponseHeader with a null value -> {}
+    return r;
+  }
+  RemotingCommand r = MakeResponse(request, remoting::response_code::kSuccess);
+  r.SetExtField("value", *std::move(value));
+  return r;
+}
+
+RemotingCommand NamesrvProcessor::DeleteKvConfig(const RemotingCommand& request) {
+  auto ns = request.GetString("namespace");
+  auto key = request.GetString("key");
+  for (const absl::Status& s : {ns.status(), key.status()}) {
+    if (!s.ok()) return FieldError(request, s);
+  }
+  if (absl::Status s = kv_->Delete(*ns, *key); !s.ok()) {
+    std::fprintf(stderr, "namesrvd: DELETE_KV_CONFIG %s/%s: %s\n", ns->c_str(), key->c_str(),
+                 s.ToString().c_str());
+    return MakeResponse(request, remoting::response_code::kSystemError, std::string(s.message()));
+  }
+  return MakeResponse(request, remoting::response_code::kSuccess);
+}
+
+RemotingCommand NamesrvProcessor::GetKvListByNamespace(const RemotingCommand& request) {
+  auto ns = request.GetString("namespace");
+  if (!ns.ok()) return FieldError(request, ns.status());
+  std::optional<std::string> table = kv_->ListJson(*ns);
+  if (!table.has_value()) {
+    return MakeResponse(request, remoting::response_code::kQueryNotFound,
+                        absl::StrCat("No config item, Namespace: ", *ns));
+  }
+  RemotingCommand r = MakeResponse(request, remoting::response_code::kSuccess);
+  r.body = *std::move(table);
+  return r;
+}
+
+RemotingCommand NamesrvProcessor::GetTopicsByCluster(const RemotingCommand& request) {
+  auto cluster = request.GetString("cluster");
+  if (!cluster.ok()) return FieldError(request, cluster.status());
+  RemotingCommand r = MakeResponse(request, remoting::response_code::kSuccess);
+  r.body = routes_->TopicsByClusterJson(*cluster);
+  return r;
+}
+
+RemotingCommand NamesrvProcessor::DeleteTopicInNamesrv(const RemotingCommand& request) {
+  auto topic = request.GetString("topic");
+  if (!topic.ok()) return FieldError(request, topic.status());
+  routes_->DeleteTopic(*topic);
+  return MakeResponse(request, remoting::response_code::kSuccess);
+}
+
+RemotingCommand NamesrvProcessor::WipeWritePermOfBroker(const RemotingCommand& request) {
+  auto name = request.GetString("brokerName");
+  if (!name.ok()) return FieldError(request, name.status());
+  const int32_t count = routes_->WipeWritePermOfBroker(*name);
+  std::fprintf(stderr, "namesrvd: wiped the write permission of broker %s on %d topic(s)\n",
+               name->c_str(), count);
+  RemotingCommand r = MakeResponse(request, remoting::response_code::kSuccess);
+  r.SetExtField("wipeTopicCount", std::to_string(count));
   return r;
 }
 

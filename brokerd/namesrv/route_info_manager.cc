@@ -12,6 +12,7 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 constexpr int64_t kMasterId = 0;
+constexpr int32_t kPermWrite = 2;  // PermName.PERM_WRITE
 
 int64_t SystemNowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -181,7 +182,8 @@ std::string Dump(const Json& j) { return j.dump(-1, ' ', /*ensure_ascii=*/true);
 
 }  // namespace
 
-std::optional<std::string> RouteInfoManager::TopicRouteJson(const std::string& topic) const {
+std::optional<std::string> RouteInfoManager::TopicRouteJson(
+    const std::string& topic, const std::optional<std::string>& order_topic_conf) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto tit = topic_queue_table_.find(topic);
   if (tit == topic_queue_table_.end() || tit->second.empty()) return std::nullopt;
@@ -208,6 +210,7 @@ std::optional<std::string> RouteInfoManager::TopicRouteJson(const std::string& t
   Json route = Json::object();
   route["brokerDatas"] = std::move(broker_datas);
   route["filterServerTable"] = std::move(filter);
+  if (order_topic_conf.has_value()) route["orderTopicConf"] = *order_topic_conf;
   route["queueDatas"] = std::move(queue_datas);
   return Dump(route);
 }
@@ -237,6 +240,64 @@ std::string RouteInfoManager::AllTopicListJson() const {
   Json j = Json::object();
   j["topicList"] = std::move(arr);
   return Dump(j);
+}
+
+std::string RouteInfoManager::TopicsByClusterJson(const std::string& cluster) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::set<std::string> topics;
+  auto cit = cluster_addr_table_.find(cluster);
+  if (cit != cluster_addr_table_.end()) {
+    for (const auto& [topic, by_broker] : topic_queue_table_) {
+      for (const std::string& name : cit->second) {
+        if (by_broker.count(name) != 0) {
+          topics.insert(topic);
+          break;
+        }
+      }
+    }
+  }
+  Json arr = Json::array();
+  for (const std::string& t : topics) arr.push_back(t);
+  Json j = Json::object();
+  j["topicList"] = std::move(arr);
+  return Dump(j);
+}
+
+std::string RouteInfoManager::SystemTopicListJson() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::set<std::string> topics;
+  for (const auto& [cluster, names] : cluster_addr_table_) {
+    topics.insert(cluster);
+    topics.insert(names.begin(), names.end());
+  }
+  Json j = Json::object();
+  for (const auto& [name, b] : broker_addr_table_) {
+    if (!b.addrs.empty()) {
+      j["brokerAddr"] = b.addrs.begin()->second;
+      break;
+    }
+  }
+  Json arr = Json::array();
+  for (const std::string& t : topics) arr.push_back(t);
+  j["topicList"] = std::move(arr);
+  return Dump(j);
+}
+
+bool RouteInfoManager::DeleteTopic(const std::string& topic) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return topic_queue_table_.erase(topic) != 0;
+}
+
+int32_t RouteInfoManager::WipeWritePermOfBroker(const std::string& broker_name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  int32_t count = 0;
+  for (auto& [topic, by_broker] : topic_queue_table_) {
+    auto it = by_broker.find(broker_name);
+    if (it == by_broker.end()) continue;
+    it->second.perm &= ~kPermWrite;
+    ++count;
+  }
+  return count;
 }
 
 }  // namespace brokerd::namesrv

@@ -2,9 +2,10 @@
 // RouteInfoManager; store spec 9.2): topic -> brokerName -> QueueData, brokerName -> BrokerData,
 // cluster -> brokerNames, brokerAddr -> live info (last update, dataVersion, haServerAddr,
 // connection id). Registration, unregistration, expiry after a silence, removal when a broker's
-// connection closes, and the JSON bodies of GET_ROUTEINFO_BY_TOPIC / GET_BROKER_CLUSTER_INFO /
-// GET_ALL_TOPIC_LIST_FROM_NAMESERVER as a 4.9.7 name server writes them (standard JSON, keys
-// sorted, numeric brokerId keys quoted).
+// connection closes, topic deletion, wiping a broker's write permission, and the JSON bodies of
+// GET_ROUTEINFO_BY_TOPIC / GET_BROKER_CLUSTER_INFO / GET_ALL_TOPIC_LIST_FROM_NAMESERVER /
+// GET_TOPICS_BY_CLUSTER / GET_SYSTEM_TOPIC_LIST_FROM_NS as a 4.9.7 name server writes them
+// (standard JSON, keys sorted, numeric brokerId keys quoted).
 // Thread-safety: every method is thread-safe (one internal mutex).
 #ifndef BROKERD_NAMESRV_ROUTE_INFO_MANAGER_H_
 #define BROKERD_NAMESRV_ROUTE_INFO_MANAGER_H_
@@ -63,10 +64,25 @@ class RouteInfoManager {
                                       const RegisterBrokerBody& body, uint64_t connection_id);
   void UnregisterBroker(const std::string& cluster, const std::string& broker_addr,
                         const std::string& broker_name, int64_t broker_id);
-  // TopicRouteData JSON, or nullopt when the topic has no route.
-  std::optional<std::string> TopicRouteJson(const std::string& topic) const;
+  // TopicRouteData JSON, or nullopt when the topic has no route. order_topic_conf, when given,
+  // is written as "orderTopicConf" (omitted otherwise, like Java's null field).
+  std::optional<std::string> TopicRouteJson(
+      const std::string& topic, const std::optional<std::string>& order_topic_conf = {}) const;
   std::string ClusterInfoJson() const;
   std::string AllTopicListJson() const;
+  // getTopicsByCluster: {"topicList":[...]} of the topics with queues on a broker of the cluster
+  // (sorted; empty for an unknown cluster).
+  std::string TopicsByClusterJson(const std::string& cluster) const;
+  // getSystemTopicList: {"brokerAddr":"<addr>","topicList":[...]}: every cluster name and
+  // broker name (each is a topic on the Java broker), sorted; brokerAddr = the lowest-id address
+  // of the first broker by name, omitted when no broker is registered.
+  std::string SystemTopicListJson() const;
+  // deleteTopic: drops the topic's queue data (it returns when a master re-registers with a
+  // changed dataVersion). Returns whether the topic was known.
+  bool DeleteTopic(const std::string& topic);
+  // wipeWritePermOfBroker: clears PERM_WRITE on every queue data of broker_name; returns how
+  // many topics it touched (already unwritable ones included, as in Java).
+  int32_t WipeWritePermOfBroker(const std::string& broker_name);
   // Removes brokers silent for longer than the expiry; returns their addresses.
   std::vector<std::string> ScanNotActiveBrokers();
   // Removes the brokers registered over that connection.

@@ -52,6 +52,8 @@ constexpr CodeName kRequestNames[] = {
     {request_code::kGetProducerConnectionList, "GET_PRODUCER_CONNECTION_LIST"},
     {request_code::kWipeWritePermOfBroker, "WIPE_WRITE_PERM_OF_BROKER"},
     {request_code::kGetAllTopicListFromNameserver, "GET_ALL_TOPIC_LIST_FROM_NAMESERVER"},
+    {request_code::kGetKvlistByNamespace, "GET_KVLIST_BY_NAMESPACE"},
+    {request_code::kGetSystemTopicListFromNs, "GET_SYSTEM_TOPIC_LIST_FROM_NS"},
     {request_code::kDeleteSubscriptionGroup, "DELETE_SUBSCRIPTIONGROUP"},
     {request_code::kGetConsumeStats, "GET_CONSUME_STATS"},
     {request_code::kDeleteTopicInBroker, "DELETE_TOPIC_IN_BROKER"},
