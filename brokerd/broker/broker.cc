@@ -162,19 +162,6 @@ absl::StatusOr<std::vector<BatchEntry>> DecodeBatchBody(std::string_view body) {
   return out;
 }
 
-// True when the encoded properties ask for delayed delivery (DELAY > 0).
-bool IsDelayed(const std::string& encoded) {
-  std::optional<std::string_view> d = libstore::FindProperty(encoded, libstore::property::kDelay);
-  if (!d.has_value()) return false;
-  int64_t level = 0;
-  for (char c : *d) {
-    if (c < '0' || c > '9') return false;
-    level = level * 10 + (c - '0');
-    if (level > 1000000) break;
-  }
-  return level > 0;
-}
-
 // props without `key`.
 libstore::Properties RemoveProperty(const libstore::Properties& props, std::string_view key) {
   libstore::Properties out;
@@ -339,7 +326,7 @@ RemotingCommand Broker::MakeUnregisterRequest(int32_t opaque) const {
 std::map<std::string, TopicConfig> Broker::TopicsSnapshot() const { return topics_->Snapshot(); }
 
 void Broker::Handle(net::Connection& conn, RemotingCommand request) {
-  if (request.IsResponse()) return;  // no server-initiated requests yet
+  if (request.IsResponse()) return;  // our 39/40 requests are oneway: nothing to match
   RemotingCommand response;
   switch (request.code) {
     case req::kSendMessage:
@@ -517,7 +504,7 @@ void Broker::HandleSend(net::Connection& conn, const RemotingCommand& request) {
     if ((*sys_flag & libstore::sysflag::kTransactionMask) != 0 || IsTransactional(header_props)) {
       return reject(rc::kMessageIllegal, "batch message does not support transaction");
     }
-    if (IsDelayed(header_props)) {
+    if (DelayLevelOf(header_props) > 0) {
       return reject(rc::kMessageIllegal, "batch message does not support delay");
     }
     absl::StatusOr<std::vector<BatchEntry>> entries = DecodeBatchBody(request.body);
@@ -536,7 +523,7 @@ void Broker::HandleSend(net::Connection& conn, const RemotingCommand& request) {
       if (IsTransactional(e.properties)) {
         return reject(rc::kMessageIllegal, "batch message does not support transaction");
       }
-      if (IsDelayed(e.properties)) {
+      if (DelayLevelOf(e.properties) > 0) {
         return reject(rc::kMessageIllegal, "batch message does not support delay");
       }
       libstore::MessageToStore m;
@@ -681,7 +668,10 @@ void Broker::HandleSendBack(net::Connection& conn, const RemotingCommand& reques
         absl::IsNotFound(sub.status()) ? rc::kSubscriptionGroupNotExist : rc::kSystemError,
         StatusRemark(sub.status()));
   }
-  if (sub->retry_queue_nums <= 0) return reject(rc::kSuccess, "");  // retry disabled: drop
+  if (sub->retry_queue_nums <= 0) {  // retry disabled for the group: the message is dropped
+    if (!request.IsOneway()) (void)conn.Send(MakeResponse(request, rc::kSuccess));
+    return;
+  }
   absl::StatusOr<libstore::MessageRef> ref =
       store_->GetMessageByOffset(libstore::PhysicalOffset(*offset));
   if (!ref.ok()) {
@@ -821,6 +811,16 @@ RemotingCommand Broker::HandlePull(const RemotingCommand& request) {
   for (const absl::Status& s : {group.status(), topic.status(), queue_id.status(), offset.status(),
                                 max_nums.status(), sys_flag.status(), commit.status()}) {
     if (!s.ok()) return MakeResponse(request, rc::kSystemError, StatusRemark(s));
+  }
+  absl::StatusOr<SubscriptionGroupConfig> group_config = FindGroup(*group);
+  if (!group_config.ok()) {
+    return MakeResponse(
+        request,
+        absl::IsNotFound(group_config.status()) ? rc::kSubscriptionGroupNotExist : rc::kSystemError,
+        StatusRemark(group_config.status()));
+  }
+  if (!group_config->consume_enable) {
+    return MakeResponse(request, rc::kNoPermission, "subscription group no permission, " + *group);
   }
   if ((*sys_flag & 0x1) != 0) offsets_.Commit(*group, *topic, *queue_id, *commit);
 
@@ -1042,15 +1042,14 @@ RemotingCommand Broker::HandleHeartbeat(net::Connection& conn, const RemotingCom
     for (const auto& c : *consumers) {
       if (!c.is_object() || !c.contains("groupName") || !c["groupName"].is_string()) continue;
       std::string group = c["groupName"].get<std::string>();
+      // Like 4.9.7, a group that does not exist (autoCreateSubscriptionGroup=false) still
+      // registers; it just gets no retry topic (its pulls and send-backs are refused).
       absl::StatusOr<SubscriptionGroupConfig> sub = FindGroup(group);
-      if (!sub.ok()) {
-        return MakeResponse(
-            request,
-            absl::IsNotFound(sub.status()) ? rc::kSubscriptionGroupNotExist : rc::kSystemError,
-            StatusRemark(sub.status()));
+      if (!sub.ok() && !absl::IsNotFound(sub.status())) {
+        return MakeResponse(request, rc::kSystemError, StatusRemark(sub.status()));
       }
       // Every consumer group has its retry topic (the client subscribes it with "*").
-      if (sub->retry_queue_nums > 0) {
+      if (sub.ok() && sub->retry_queue_nums > 0) {
         if (absl::StatusOr<TopicConfig> t = topics_->EnsureRetryTopic(group, sub->retry_queue_nums);
             !t.ok()) {
           return MakeResponse(request, rc::kSystemError, StatusRemark(t.status()));
@@ -1073,8 +1072,10 @@ RemotingCommand Broker::HandleHeartbeat(net::Connection& conn, const RemotingCom
       std::lock_guard<std::mutex> lock(mu_);
       auto& members = consumers_[group];
       auto it = members.find(client_id);
-      if (it == members.end() || it->second.conn_id != info.conn_id) {
-        if (sub->notify_consumer_ids_changed_enable) changed.insert(group);
+      // A new member, a member on a new connection, or changed subscriptions (as 4.9.7).
+      if (it == members.end() || it->second.conn_id != info.conn_id ||
+          it->second.subscriptions != info.subscriptions) {
+        changed.insert(group);
       }
       members[client_id] = std::move(info);
     }
@@ -1172,6 +1173,8 @@ void Broker::NotifyGroupsChanged(const std::set<std::string>& groups) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const std::string& group : groups) {
+      std::optional<SubscriptionGroupConfig> sub = groups_->Find(group);
+      if (sub.has_value() && !sub->notify_consumer_ids_changed_enable) continue;
       auto g = consumers_.find(group);
       if (g == consumers_.end()) continue;
       std::set<uint64_t> seen;
@@ -1297,9 +1300,8 @@ RemotingCommand Broker::HandleCreateTopic(const RemotingCommand& request) {
   if (absl::Status s = topics_->CreateOrUpdate(t); !s.ok()) {
     return MakeResponse(request, rc::kSystemError, StatusRemark(s));
   }
-  RemotingCommand response = MakeResponse(request, rc::kSuccess);
-  response.emit_empty_ext_fields = true;
-  return response;
+  // 4.9.7 answers with the remark its response object was created with.
+  return MakeResponse(request, rc::kSuccess, "not set any response code");
 }
 
 RemotingCommand Broker::HandleAllTopicConfig(const RemotingCommand& request) {

@@ -12,9 +12,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <utility>
@@ -43,6 +45,43 @@ inline std::string SourceDir() {
 }
 inline std::string WireDir() { return SourceDir() + "/../shared/fixtures/wire"; }
 
+// Forks and execs `path -c conf` with stderr appended to log (truncated first).
+inline pid_t StartLogged(const char* path, const char* name, const std::string& conf,
+                         const std::string& log) {
+  std::ofstream(log, std::ios::trunc).flush();
+  pid_t pid = fork();
+  if (pid == 0) {
+    FILE* f = std::freopen(log.c_str(), "a", stderr);
+    (void)f;
+    execl(path, name, "-c", conf.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
+enum class Listen { kYes, kExited, kTimeout };
+
+// Waits (20 s at most) until `log` contains `line` (the process listens) or the process exits.
+inline Listen WaitListening(pid_t pid, const std::string& log, const std::string& line) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(log);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (text.find(line + "\n") != std::string::npos) return Listen::kYes;
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) return Listen::kExited;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  return Listen::kTimeout;
+}
+
+// Copies a daemon's log to stderr (for failed tests).
+inline void DumpLog(const std::string& log) {
+  std::ifstream in(log);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::fprintf(stderr, "---- %s ----\n%s---- end ----\n", log.c_str(), text.c_str());
+}
+
 // One brokerd child process over a store directory that outlives restarts.
 class Brokerd {
  public:
@@ -54,34 +93,35 @@ class Brokerd {
   }
   ~Brokerd() {
     if (pid_ > 0) Signal(SIGKILL);
+    if (::testing::Test::HasFailure()) DumpLog((dir_ / "brokerd.log").string());
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
   // Extra broker.conf lines for the next Start.
   void set_extra_config(std::string text) { extra_ = std::move(text); }
+  // Starts brokerd on a free port and waits until it reports listening on it (its stderr goes
+  // to <dir>/brokerd.log, shown when the test fails). A port taken by someone else in the
+  // meantime makes brokerd exit: then another port is tried (3 attempts).
   bool Start() {
-    port_ = brokerd::net::FreeLoopbackPort();
-    std::string conf = (dir_ / "broker.conf").string();
-    std::ofstream(conf) << extra_ << "brokerName=broker-a\nbrokerIP1=127.0.0.1\n"
-                        << "listenPort=" << port_
-                        << "\nstorePathRootDir=" << (dir_ / "store").string()
-                        << "\nflushDiskType=SYNC_FLUSH\nmappedFileSizeCommitLog=1048576\n"
-                        << "mappedFileSizeConsumeQueue=6000\n";
-    pid_ = fork();
-    if (pid_ == 0) {
-      execl(RS_BROKERD_PATH, "brokerd", "-c", conf.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (std::chrono::steady_clock::now() < deadline) {
-      Client c;
-      if (c.Connect("127.0.0.1", port_, milliseconds(500)).ok()) return true;
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return false;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      port_ = brokerd::net::FreeLoopbackPort();
+      std::string conf = (dir_ / "broker.conf").string();
+      std::ofstream(conf) << extra_ << "brokerName=broker-a\nbrokerIP1=127.0.0.1\n"
+                          << "listenPort=" << port_
+                          << "\nstorePathRootDir=" << (dir_ / "store").string()
+                          << "\nflushDiskType=SYNC_FLUSH\nmappedFileSizeCommitLog=1048576\n"
+                          << "mappedFileSizeConsumeQueue=6000\n";
+      const std::string log = (dir_ / "brokerd.log").string();
+      pid_ = StartLogged(RS_BROKERD_PATH, "brokerd", conf, log);
+      switch (WaitListening(pid_, log, "brokerd: listening on port " + std::to_string(port_))) {
+        case Listen::kYes:
+          return true;
+        case Listen::kExited:
+          pid_ = -1;
+          continue;
+        case Listen::kTimeout:
+          return false;
       }
-      std::this_thread::sleep_for(milliseconds(50));
     }
     return false;
   }
@@ -120,8 +160,11 @@ class Namesrvd {
       kill(pid_, SIGKILL);
       waitpid(pid_, nullptr, 0);
     }
+    if (::testing::Test::HasFailure()) DumpLog(kv_.string() + ".log");
     std::error_code ec;
-    std::filesystem::remove(kv_, ec);
+    for (const char* suffix : {"", ".bak", ".tmp", ".properties", ".log"}) {
+      std::filesystem::remove(kv_.string() + suffix, ec);
+    }
   }
   // Starts on `port` (0: a free one).
   bool Start(int port = 0) {
@@ -130,17 +173,10 @@ class Namesrvd {
           ("brokerd-test-kv-" + std::to_string(getpid()) + "-" + std::to_string(port_));
     std::string conf = kv_.string() + ".properties";
     std::ofstream(conf) << "listenPort=" << port_ << "\nkvConfigPath=" << kv_.string() << "\n";
-    pid_ = fork();
-    if (pid_ == 0) {
-      execl(RS_NAMESRVD_PATH, "namesrvd", "-c", conf.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    for (int i = 0; i < 200; ++i) {
-      Client c;
-      if (c.Connect("127.0.0.1", port_, milliseconds(500)).ok()) return true;
-      std::this_thread::sleep_for(milliseconds(50));
-    }
-    return false;
+    const std::string log = kv_.string() + ".log";
+    pid_ = StartLogged(RS_NAMESRVD_PATH, "namesrvd", conf, log);
+    return WaitListening(pid_, log, "namesrvd: listening on port " + std::to_string(port_)) ==
+           Listen::kYes;
   }
   int port() const { return port_; }
 

@@ -125,10 +125,11 @@ TEST(RemotingClientTest, DeadlinesRefusalsAndBrokerLoss) {
 TEST(RemotingClientTest, BrokerInitiatedRequestsReachTheHandler) {
   Brokerd broker;
   ASSERT_TRUE(broker.Start());
-  RemotingClient a;
+  // Declared before the client: the handler may run until the client is destroyed.
   std::mutex mu;
   std::condition_variable cv;
   std::vector<std::string> notified;
+  RemotingClient a;
   a.SetRequestHandler(
       [&](const std::string&, RemotingCommand& req) -> std::optional<RemotingCommand> {
         std::lock_guard<std::mutex> lock(mu);
