@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <utility>
 
 #include "broker/schedule_service.h"
@@ -198,6 +199,9 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::BrokerConfig&
   if (absl::Status s = b.offsets_.Load(b.offsets_path_); !s.ok()) return fail(s);
 
   // Topics: the file, then the broker's own topics when missing (the file wins, as in Java).
+  std::error_code ec;
+  const bool had_topics_file = std::filesystem::exists(config_dir + "topics.json", ec) ||
+                               std::filesystem::exists(config_dir + "topics.json.bak", ec);
   b.topics_ = std::make_unique<TopicConfigManager>(config_dir + "topics.json");
   if (absl::Status s = b.topics_->Load(); !s.ok()) return fail(s);
   if (config.auto_create_topic_enable) {
@@ -209,10 +213,12 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::BrokerConfig&
   absl::StatusOr<TopicConfig> sched = b.topics_->EnsureSystemTopic(
       kScheduleTopic, static_cast<int32_t>(delays->size()), kPermRead | kPermWrite);
   if (!sched.ok()) return fail(sched.status());
-  // Queues in the store whose topic the file does not list (a store written without
-  // topics.json) keep being served.
+  // A store written without topics.json (an embedded store, an older brokerd) keeps serving
+  // the topics of its queues. With a topics file, the file is the truth (a deleted topic stays
+  // deleted).
   std::map<std::string, int32_t> stored;
-  for (const auto& [topic, queue_id] : b.store_->ListQueues()) {
+  for (const auto& [topic, queue_id] :
+       had_topics_file ? std::vector<std::pair<std::string, int32_t>>() : b.store_->ListQueues()) {
     stored[topic] = std::max(stored[topic], queue_id + 1);
   }
   for (const auto& [topic, queues] : stored) {
@@ -385,6 +391,9 @@ void Broker::Handle(net::Connection& conn, RemotingCommand request) {
       break;
     case req::kUpdateAndCreateTopic:
       response = HandleCreateTopic(request);
+      break;
+    case req::kDeleteTopicInBroker:
+      response = HandleDeleteTopic(request);
       break;
     case req::kGetAllTopicConfig:
       response = HandleAllTopicConfig(request);
@@ -1302,6 +1311,24 @@ RemotingCommand Broker::HandleCreateTopic(const RemotingCommand& request) {
   }
   // 4.9.7 answers with the remark its response object was created with.
   return MakeResponse(request, rc::kSuccess, "not set any response code");
+}
+
+RemotingCommand Broker::HandleDeleteTopic(const RemotingCommand& request) {
+  absl::StatusOr<std::string> topic = request.GetString("topic");
+  if (!topic.ok()) return MakeResponse(request, rc::kSystemError, StatusRemark(topic.status()));
+  if (*topic == kAutoCreateTopicKey || *topic == kScheduleTopic || *topic == kTransHalfTopic ||
+      *topic == kTransOpHalfTopic || *topic == config_.broker_cluster_name) {
+    return MakeResponse(request, rc::kSystemError,
+                        "The topic[" + *topic + "] is a system topic and cannot be deleted");
+  }
+  // The topic's config goes now (it is no longer registered or routed); its stored messages
+  // stay until retention removes their files, and a topic re-created under the same name
+  // continues from the queues' current offsets.
+  absl::Status s = topics_->Delete(*topic);
+  if (!s.ok() && !absl::IsNotFound(s)) {
+    return MakeResponse(request, rc::kSystemError, StatusRemark(s));
+  }
+  return MakeResponse(request, rc::kSuccess);
 }
 
 RemotingCommand Broker::HandleAllTopicConfig(const RemotingCommand& request) {

@@ -11,9 +11,10 @@
 // GET_CONSUMER_LIST_BY_GROUP (clients silent for 120 s expire; the other members of a group are
 // told with NOTIFY_CONSUMER_IDS_CHANGED when it changes), LOCK_BATCH_MQ / UNLOCK_BATCH_MQ
 // (queue locks for orderly consumers, 60 s expiry), UPDATE_AND_CREATE_TOPIC /
-// GET_ALL_TOPIC_CONFIG (config/topics.json), GET_ALL_SUBSCRIPTIONGROUP_CONFIG (groups are
-// auto-created into config/subscriptionGroup.json), GET_BROKER_RUNTIME_INFO; anything else is
-// REQUEST_CODE_NOT_SUPPORTED. docs/format/protocol.md documents each.
+// GET_ALL_TOPIC_CONFIG / DELETE_TOPIC_IN_BROKER (config/topics.json),
+// GET_ALL_SUBSCRIPTIONGROUP_CONFIG (groups are auto-created into config/subscriptionGroup.json),
+// GET_BROKER_RUNTIME_INFO; anything else is REQUEST_CODE_NOT_SUPPORTED. docs/format/protocol.md
+// documents each.
 //
 // Thread-safety: Handle and OnConnectionClosed are called on the net loop thread; sends complete
 // on libstore's flusher thread, held pulls on the hold thread, delayed deliveries on the
@@ -149,6 +150,8 @@ class Broker {
   // (201), GET_BROKER_RUNTIME_INFO (28).
   remoting::RemotingCommand HandleCreateTopic(const remoting::RemotingCommand& request);
   remoting::RemotingCommand HandleAllTopicConfig(const remoting::RemotingCommand& request);
+  // DELETE_TOPIC_IN_BROKER (215): drops the topic's config (not its stored messages).
+  remoting::RemotingCommand HandleDeleteTopic(const remoting::RemotingCommand& request);
   remoting::RemotingCommand HandleAllGroupConfig(const remoting::RemotingCommand& request);
   remoting::RemotingCommand HandleRuntimeInfo(const remoting::RemotingCommand& request);
 

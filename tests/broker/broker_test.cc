@@ -678,3 +678,44 @@ TEST_F(BrokerdTest, LookupsByOffsetKeyAndTime) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(BrokerdTest, DeleteTopicDropsItsConfigButNotSystemTopics) {
+  Client c;
+  Connect(c);
+  auto create = c.Call(
+      Request(17,
+              {{"topic", "DelT"}, {"readQueueNums", "2"}, {"writeQueueNums", "2"}, {"perm", "6"}}),
+      kIo);
+  ASSERT_TRUE(create.ok());
+  ASSERT_EQ(create->code, rc::kSuccess);
+  ASSERT_EQ(c.Call(SendV2("DelT", 0, "kept until retention", "t"), kIo)->code, rc::kSuccess);
+  auto all = c.Call(Request(21, {}), kIo);
+  ASSERT_TRUE(all.ok());
+  EXPECT_NE(all->body.find("\"DelT\""), std::string::npos);
+  auto del = c.Call(Request(215, {{"topic", "DelT"}}), kIo);
+  ASSERT_TRUE(del.ok());
+  EXPECT_EQ(del->code, rc::kSuccess);
+  all = c.Call(Request(21, {}), kIo);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->body.find("\"DelT\""), std::string::npos) << all->body;
+  // Deleting again is not an error; system topics are refused.
+  EXPECT_EQ(c.Call(Request(215, {{"topic", "DelT"}}), kIo)->code, rc::kSuccess);
+  for (const char* sys : {"TBW102", "SCHEDULE_TOPIC_XXXX"}) {
+    auto r = c.Call(Request(215, {{"topic", sys}}), kIo);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->code, rc::kSystemError) << sys;
+  }
+  // The deletion is durable: gone after a restart too.
+  c.Close();
+  ASSERT_EQ(broker_.Signal(SIGTERM), 0);
+  ASSERT_TRUE(broker_.Start());
+  Connect(c);
+  all = c.Call(Request(21, {}), kIo);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->body.find("\"DelT\""), std::string::npos);
+  EXPECT_NE(all->body.find("\"TBW102\""), std::string::npos);
+}
+
+}  // namespace
