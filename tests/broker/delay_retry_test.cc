@@ -25,13 +25,6 @@ using namespace brokerd_test;  // NOLINT(google-build-using-namespace)
 constexpr char kLevels[] =
     "messageDelayLevel=1s 2s 1s 1s 5s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s\n";
 
-std::map<std::string, std::string> Props(const std::string& encoded) {
-  std::map<std::string, std::string> out;
-  const libstore::Properties props = libstore::Properties::Decode(encoded);
-  for (const auto& [k, v] : props.entries()) out[k] = v;
-  return out;
-}
-
 RemotingCommand SendDelayed(const std::string& topic, const std::string& body, int level) {
   RemotingCommand cmd = SendV2(topic, 0, body, "dt");
   cmd.SetExtField("i",
@@ -43,23 +36,6 @@ RemotingCommand SendDelayed(const std::string& topic, const std::string& body, i
                       "DELAY\x01" +
                       std::to_string(level) + "\x02WAIT\x01true\x02");
   return cmd;
-}
-
-// Pulls topic/queue from offset until it holds `count` records or `timeout` passes.
-std::vector<Record> PullUntil(Client& c, const std::string& topic, int queue_id, int64_t offset,
-                              size_t count, std::chrono::milliseconds timeout) {
-  std::vector<Record> got;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (got.size() < count && std::chrono::steady_clock::now() < deadline) {
-    auto r =
-        c.Call(Pull(topic, queue_id, offset + static_cast<int64_t>(got.size()), "*", 4, 0), kIo);
-    if (r.ok() && r->code == rc::kSuccess) {
-      for (Record& rec : ParseRecords(r->body)) got.push_back(std::move(rec));
-    } else {
-      std::this_thread::sleep_for(milliseconds(50));
-    }
-  }
-  return got;
 }
 
 RemotingCommand SendBack(int64_t offset, const std::string& group, int delay_level, int max_times) {

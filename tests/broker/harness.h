@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <iterator>
 #include <string>
 #include <thread>
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "libstore/message.h"
 #include "net/client.h"
 #include "nlohmann/json.hpp"
 #include "remoting/codes.h"
@@ -289,6 +291,33 @@ inline std::vector<Record> ParseRecords(const std::string& body) {
     p += size;
   }
   EXPECT_EQ(p, body.size());
+  return out;
+}
+
+// Pulls topic/queue from offset (no long polling) until `count` records arrived or `timeout`
+// passed; returns what arrived.
+inline std::vector<Record> PullUntil(Client& c, const std::string& topic, int queue_id,
+                                     int64_t offset, size_t count,
+                                     std::chrono::milliseconds timeout) {
+  std::vector<Record> got;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (got.size() < count && std::chrono::steady_clock::now() < deadline) {
+    auto r = c.Call(Pull(topic, queue_id, offset + static_cast<int64_t>(got.size()), "*", 4, 0),
+                    kIo);
+    if (r.ok() && r->code == rc::kSuccess) {
+      for (Record& rec : ParseRecords(r->body)) got.push_back(std::move(rec));
+    } else {
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+  }
+  return got;
+}
+
+// The properties of a record as a map.
+inline std::map<std::string, std::string> Props(const std::string& encoded) {
+  std::map<std::string, std::string> out;
+  const libstore::Properties props = libstore::Properties::Decode(encoded);
+  for (const auto& [k, v] : props.entries()) out[k] = v;
   return out;
 }
 

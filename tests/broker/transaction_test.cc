@@ -21,13 +21,6 @@ namespace {
 
 using namespace brokerd_test;  // NOLINT(google-build-using-namespace)
 
-std::map<std::string, std::string> Props(const std::string& encoded) {
-  std::map<std::string, std::string> out;
-  const libstore::Properties props = libstore::Properties::Decode(encoded);
-  for (const auto& [k, v] : props.entries()) out[k] = v;
-  return out;
-}
-
 RemotingCommand SendHalf(const std::string& topic, int queue_id, const std::string& body,
                          const std::string& group = "TxGroup") {
   RemotingCommand cmd = SendV2(topic, queue_id, body, "TxTag");
@@ -54,22 +47,6 @@ RemotingCommand End(const std::string& group, int64_t table_offset, int64_t comm
                                      {"fromTransactionCheck", "false"}});
   if (oneway) cmd.flag |= brokerd::remoting::kFlagOneway;
   return cmd;
-}
-
-std::vector<Record> PullUntil(Client& c, const std::string& topic, int queue_id, int64_t offset,
-                              size_t count, std::chrono::milliseconds timeout) {
-  std::vector<Record> got;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (got.size() < count && std::chrono::steady_clock::now() < deadline) {
-    auto r =
-        c.Call(Pull(topic, queue_id, offset + static_cast<int64_t>(got.size()), "*", 4, 0), kIo);
-    if (r.ok() && r->code == rc::kSuccess) {
-      for (Record& rec : ParseRecords(r->body)) got.push_back(std::move(rec));
-    } else {
-      std::this_thread::sleep_for(milliseconds(50));
-    }
-  }
-  return got;
 }
 
 bool QueueIsEmpty(Client& c, const std::string& topic, int queue_id) {
