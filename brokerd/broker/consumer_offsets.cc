@@ -4,9 +4,9 @@
 
 #include <cstdlib>
 
-#include "remoting/fastjson.h"
 #include "broker/topic_config_manager.h"
 #include "nlohmann/json.hpp"
+#include "remoting/fastjson.h"
 
 namespace brokerd::broker {
 

@@ -10,31 +10,31 @@
 #include <optional>
 #include <utility>
 
-#include "remoting/fastjson.h"
 #include "broker/topic_config_manager.h"
 #include "libstore/message.h"
 #include "nlohmann/json.hpp"
+#include "remoting/fastjson.h"
 
 namespace brokerd::broker {
 
-namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// A non-negative decimal that fits int32; nullopt otherwise.
-std::optional<int32_t> ParseNonNegative(std::string_view s) {
-  if (s.empty() || s.size() > 10) return std::nullopt;
+std::optional<int64_t> ParseDecimal(std::string_view s, int64_t max) {
+  if (s.empty() || s.size() > 18) return std::nullopt;
   int64_t v = 0;
   for (char c : s) {
     if (c < '0' || c > '9') return std::nullopt;
     v = v * 10 + (c - '0');
   }
-  if (v > INT32_MAX) return std::nullopt;
-  return static_cast<int32_t>(v);
+  if (v > max) return std::nullopt;
+  return v;
+}
+
+namespace {
+
+// A non-negative decimal that fits int32; nullopt otherwise.
+std::optional<int32_t> ParseNonNegative(std::string_view s) {
+  std::optional<int64_t> v = ParseDecimal(s, INT32_MAX);
+  if (!v.has_value()) return std::nullopt;
+  return static_cast<int32_t>(*v);
 }
 
 }  // namespace
@@ -255,7 +255,7 @@ void ScheduleService::Loop() {
     if (stop_) break;
     lock.unlock();
     int delivered = 0;
-    const int64_t now = NowMs();
+    const int64_t now = configfile::NowMs();
     for (int32_t level = 1; level <= max_level(); ++level) {
       // A level keeps going while whole batches come due.
       for (int round = 0; round < 64; ++round) {

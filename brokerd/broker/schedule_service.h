@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -40,6 +41,10 @@ absl::StatusOr<std::vector<int64_t>> ParseDelayLevels(std::string_view spec);
 // props as the 4.9.7 broker stores them: name\x01value pairs joined by \x02, no trailing
 // separator.
 std::string EncodeStoredProperties(const libstore::Properties& props);
+
+// A non-negative decimal of at most 18 digits that is <= max (the number fields of message
+// properties: DELAY, REAL_QID, TRANSACTION_CHECK_TIMES, op message bodies); nullopt otherwise.
+std::optional<int64_t> ParseDecimal(std::string_view s, int64_t max);
 
 // The DELAY level of encoded properties: 0 when absent, not a number or not positive.
 int32_t DelayLevelOf(std::string_view encoded_properties);

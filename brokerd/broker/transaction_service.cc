@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <map>
 #include <optional>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "broker/schedule_service.h"
+#include "broker/topic_config_manager.h"
 #include "remoting/codes.h"
 
 namespace brokerd::broker {
@@ -20,22 +22,8 @@ namespace {
 
 namespace rc = remoting::response_code;
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// A non-negative decimal that fits int64 (at most 18 digits); nullopt otherwise.
-std::optional<int64_t> ParseOffset(std::string_view s) {
-  if (s.empty() || s.size() > 18) return std::nullopt;
-  int64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + (c - '0');
-  }
-  return v;
-}
+// A non-negative decimal of at most 18 digits; nullopt otherwise.
+std::optional<int64_t> ParseOffset(std::string_view s) { return ParseDecimal(s, INT64_MAX); }
 
 void PutBe32(std::string& s, size_t at, uint32_t v) {
   s[at] = static_cast<char>(v >> 24);
@@ -185,7 +173,7 @@ absl::Status TransactionService::PutOp(int64_t half_queue_offset) {
   props.Set(libstore::property::kTags, kOpTag);
   props.Set("WAIT", "true");
   op.properties = EncodeStoredProperties(props);
-  op.born_timestamp_ms = NowMs();
+  op.born_timestamp_ms = configfile::NowMs();
   op.born_host = options_.broker_host;
   absl::StatusOr<libstore::PutResult> r = store_->Put(op);
   if (!r.ok()) return r.status();
@@ -257,7 +245,7 @@ void TransactionService::CheckRound() {
   const std::string half(kTransHalfTopic);
   const std::string op(kTransOpHalfTopic);
   const std::string group(kSysTransGroup);
-  const int64_t round_start = NowMs();
+  const int64_t round_start = configfile::NowMs();
   const int64_t half_max = store_->GetMaxOffset(half, 0).value();
   int64_t half_offset =
       offsets_->Query(group, half, 0).value_or(store_->GetMinOffset(half, 0).value());
@@ -331,7 +319,7 @@ void TransactionService::CheckRound() {
       continue;
     }
     if (m.store_timestamp_ms > round_start) break;  // appended during this round
-    const int64_t age = NowMs() - m.born_timestamp_ms;
+    const int64_t age = configfile::NowMs() - m.born_timestamp_ms;
     if (age >= 0 && age < options_.timeout_ms) break;  // the later ones are younger still
     // Ask the producer: append a fresh copy that counts the check, then send the copy's
     // coordinates (the producer answers END_TRANSACTION on them).
