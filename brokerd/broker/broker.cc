@@ -27,8 +27,13 @@ namespace req = remoting::request_code;
 
 bool NotAllowedSendTopic(const std::string& topic) {
   return topic == "SCHEDULE_TOPIC_XXXX" || topic == "RMQ_SYS_TRANS_HALF_TOPIC" ||
-         topic == "RMQ_SYS_TRANS_OP_HALF_TOPIC" || topic == "RMQ_SYS_TRACE_TOPIC" ||
-         topic == "TRANS_CHECK_MAX_TIME_TOPIC";
+         topic == "RMQ_SYS_TRANS_OP_HALF_TOPIC" || topic == "TRANS_CHECK_MAX_TIME_TOPIC";
+}
+
+// Topics UPDATE_AND_CREATE_TOPIC refuses: the send-forbidden ones and the trace topic (clients
+// with message tracing send to it; it is not configured by hand).
+bool ReservedTopic(const std::string& topic) {
+  return NotAllowedSendTopic(topic) || topic == "RMQ_SYS_TRACE_TOPIC";
 }
 
 // "a || b" -> {"a", "b"}; "*" or empty -> {} (everything).
@@ -1288,7 +1293,7 @@ RemotingCommand Broker::HandleCreateTopic(const RemotingCommand& request) {
                                 filter.status(), sys_flag.status(), order.status()}) {
     if (!s.ok()) return MakeResponse(request, rc::kSystemError, StatusRemark(s));
   }
-  if (*topic == config_.broker_cluster_name || NotAllowedSendTopic(*topic) ||
+  if (*topic == config_.broker_cluster_name || ReservedTopic(*topic) ||
       *topic == kAutoCreateTopicKey) {
     return MakeResponse(request, rc::kSystemError,
                         "The topic[" + *topic + "] is conflict with system reserved words.");

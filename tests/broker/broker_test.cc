@@ -718,4 +718,23 @@ TEST_F(BrokerdTest, DeleteTopicDropsItsConfigButNotSystemTopics) {
   EXPECT_NE(all->body.find("\"TBW102\""), std::string::npos);
 }
 
+TEST_F(BrokerdTest, TraceTopicTakesSendsButNotConfiguration) {
+  // Clients with message tracing send their trace batches to RMQ_SYS_TRACE_TOPIC.
+  Client c;
+  Connect(c);
+  auto sent = c.Call(SendV2("RMQ_SYS_TRACE_TOPIC", 0, "trace", "t"), kIo);
+  ASSERT_TRUE(sent.ok());
+  EXPECT_EQ(sent->code, rc::kSuccess) << sent->remark.value_or("");
+  auto create = c.Call(Request(17, {{"topic", "RMQ_SYS_TRACE_TOPIC"},
+                                    {"readQueueNums", "1"},
+                                    {"writeQueueNums", "1"},
+                                    {"perm", "6"}}),
+                       kIo);
+  ASSERT_TRUE(create.ok());
+  EXPECT_EQ(create->code, rc::kSystemError);
+  auto schedule = c.Call(SendV2("SCHEDULE_TOPIC_XXXX", 0, "x", "t"), kIo);
+  ASSERT_TRUE(schedule.ok());
+  EXPECT_EQ(schedule->code, rc::kNoPermission);
+}
+
 }  // namespace
