@@ -1245,7 +1245,7 @@ RemotingCommand Broker::HandleConsumerList(const RemotingCommand& request) {
   body["consumerIdList"] = ids;  // std::map order: sorted
   RemotingCommand response = MakeResponse(request, rc::kSuccess);
   response.emit_empty_ext_fields = true;
-  response.body = body.dump();
+  response.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return response;
 }
 
@@ -1377,7 +1377,7 @@ RemotingCommand Broker::HandleRuntimeInfo(const RemotingCommand& request) {
   nlohmann::ordered_json body;
   body["table"] = std::move(table);
   RemotingCommand response = MakeResponse(request, rc::kSuccess);
-  response.body = body.dump();
+  response.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return response;
 }
 

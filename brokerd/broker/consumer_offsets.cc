@@ -48,7 +48,7 @@ std::string ConsumerOffsetTable::ToJson() const {
       for (const auto& [queue_id, offset] : queues) q[std::to_string(queue_id)] = offset;
     }
   }
-  return root.dump();
+  return root.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 absl::Status ConsumerOffsetTable::Load(const std::string& path) {

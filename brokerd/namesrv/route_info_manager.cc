@@ -178,7 +178,10 @@ Json BrokerDataJson(const std::string& name, const std::string& cluster,
   return b;
 }
 
-std::string Dump(const Json& j) { return j.dump(-1, ' ', /*ensure_ascii=*/true); }
+std::string Dump(const Json& j) {
+  // Names come from the network: invalid UTF-8 is replaced (U+FFFD), never thrown on.
+  return j.dump(-1, ' ', /*ensure_ascii=*/true, Json::error_handler_t::replace);
+}
 
 }  // namespace
 
