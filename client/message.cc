@@ -336,4 +336,45 @@ absl::StatusOr<std::string> UncompressBody(std::string_view compressed, size_t m
   return out;
 }
 
+int32_t JavaStringHashCode(std::string_view s) {
+  uint32_t h = 0;
+  auto add = [&h](uint32_t unit) { h = 31 * h + unit; };
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto b0 = static_cast<uint8_t>(s[i]);
+    uint32_t cp = 0xFFFD;
+    size_t len = 1;
+    auto cont = [&](size_t k) {
+      return i + k < s.size() && (static_cast<uint8_t>(s[i + k]) & 0xC0) == 0x80;
+    };
+    auto bits = [&](size_t k) {
+      return static_cast<uint32_t>(static_cast<uint8_t>(s[i + k]) & 0x3F);
+    };
+    if (b0 < 0x80) {
+      cp = b0;
+    } else if ((b0 & 0xE0) == 0xC0 && cont(1)) {
+      cp = ((b0 & 0x1Fu) << 6) | bits(1);
+      len = 2;
+      if (cp < 0x80) cp = 0xFFFD;
+    } else if ((b0 & 0xF0) == 0xE0 && cont(1) && cont(2)) {
+      cp = ((b0 & 0x0Fu) << 12) | (bits(1) << 6) | bits(2);
+      len = 3;
+      if (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
+    } else if ((b0 & 0xF8) == 0xF0 && cont(1) && cont(2) && cont(3)) {
+      cp = ((b0 & 0x07u) << 18) | (bits(1) << 12) | (bits(2) << 6) | bits(3);
+      len = 4;
+      if (cp < 0x10000 || cp > 0x10FFFF) cp = 0xFFFD;
+    }
+    if (cp >= 0x10000) {
+      cp -= 0x10000;
+      add(0xD800 + (cp >> 10));
+      add(0xDC00 + (cp & 0x3FF));
+    } else {
+      add(cp);
+    }
+    i += len;
+  }
+  return static_cast<int32_t>(h);
+}
+
 }  // namespace rsclient

@@ -107,6 +107,10 @@ absl::StatusOr<std::string> CompressBody(std::string_view body, int level = 5);
 absl::StatusOr<std::string> UncompressBody(std::string_view compressed,
                                            size_t max_bytes = 64u << 20);
 
+// Java's String.hashCode() of the UTF-8 text s (over its UTF-16 code units; invalid UTF-8
+// bytes count as U+FFFD): tag codes and SelectByHash.
+int32_t JavaStringHashCode(std::string_view s);
+
 }  // namespace rsclient
 
 #endif  // CLIENT_MESSAGE_H_

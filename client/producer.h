@@ -93,9 +93,6 @@ using QueueSelector = std::function<MessageQueue(const std::vector<MessageQueue>
 // Java's SelectMessageQueueByHash: queues[abs(arg.hashCode() % n)].
 MessageQueue SelectByHash(const std::vector<MessageQueue>& queues, const Message& msg,
                           const std::string& arg);
-// Java's String.hashCode() of the UTF-8 text s (over its UTF-16 code units; invalid UTF-8
-// bytes count as U+FFFD).
-int32_t JavaStringHashCode(std::string_view s);
 
 // ---- Transactions -----------------------------------------------------------------------------
 
