@@ -33,7 +33,6 @@ constexpr KnownKey kBrokerUnsupported[] = {
     {"flushConsumerOffsetHistoryInterval", 'i'},
     {"rejectTransactionMessage", 'b'},
     {"fetchNamesrvAddrByAddressServer", 'b'},
-    {"sendThreadPoolQueueCapacity", 'i'},
     {"putThreadPoolQueueCapacity", 'i'},
     {"pullThreadPoolQueueCapacity", 'i'},
     {"litePullThreadPoolQueueCapacity", 'i'},
