@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "remoting/zlib_body.h"
 
 namespace rsclient {
 namespace {
@@ -306,33 +307,11 @@ absl::StatusOr<std::string> CompressBody(std::string_view body, int level) {
 }
 
 absl::StatusOr<std::string> UncompressBody(std::string_view compressed, size_t max_bytes) {
-  z_stream zs{};
-  if (inflateInit(&zs) != Z_OK) return absl::InternalError("zlib inflateInit failed");
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
-  zs.avail_in = static_cast<uInt>(compressed.size());
-  std::string out;
-  char buf[16384];
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END) {
-    zs.next_out = reinterpret_cast<Bytef*>(buf);
-    zs.avail_out = sizeof(buf);
-    rc = inflate(&zs, Z_NO_FLUSH);
-    if (rc != Z_OK && rc != Z_STREAM_END) {
-      inflateEnd(&zs);
-      return absl::DataLossError(absl::StrCat("the compressed body is not zlib data (", rc, ")"));
-    }
-    out.append(buf, sizeof(buf) - zs.avail_out);
-    if (out.size() > max_bytes) {
-      inflateEnd(&zs);
-      return absl::ResourceExhaustedError(
-          absl::StrCat("the uncompressed body exceeds ", max_bytes, " bytes"));
-    }
-    if (rc == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) {
-      inflateEnd(&zs);
-      return absl::DataLossError("the compressed body is truncated");
-    }
+  absl::StatusOr<std::string> out = brokerd::remoting::InflateZlib(compressed, max_bytes);
+  if (!out.ok()) {
+    return absl::Status(out.status().code(),
+                        "the compressed body: " + std::string(out.status().message()));
   }
-  inflateEnd(&zs);
   return out;
 }
 

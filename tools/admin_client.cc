@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "client/message.h"
 #include "nlohmann/json.hpp"
 #include "remoting/codes.h"
 #include "remoting/fastjson.h"
@@ -52,33 +53,7 @@ uint64_t Be(std::string_view b, size_t at, size_t n) {
 }
 
 absl::StatusOr<std::string> Inflate(std::string_view in) {
-  z_stream zs{};
-  if (inflateInit(&zs) != Z_OK) return absl::InternalError("zlib inflateInit failed");
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  std::string out;
-  char buf[16384];
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END) {
-    zs.next_out = reinterpret_cast<Bytef*>(buf);
-    zs.avail_out = sizeof(buf);
-    rc = inflate(&zs, Z_NO_FLUSH);
-    if (rc != Z_OK && rc != Z_STREAM_END) {
-      inflateEnd(&zs);
-      return absl::DataLossError("compressed body does not inflate");
-    }
-    out.append(buf, sizeof(buf) - zs.avail_out);
-    if (out.size() > kMaxInflatedBytes) {
-      inflateEnd(&zs);
-      return absl::ResourceExhaustedError("inflated body exceeds 64 MiB");
-    }
-    if (rc == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) {
-      inflateEnd(&zs);
-      return absl::DataLossError("compressed body is truncated");
-    }
-  }
-  inflateEnd(&zs);
-  return out;
+  return rsclient::UncompressBody(in, kMaxInflatedBytes);
 }
 
 std::map<std::string, std::string> SplitProperties(std::string_view p) {

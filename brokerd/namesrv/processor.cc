@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
+#include "remoting/zlib_body.h"
 
 namespace brokerd::namesrv {
 namespace {
@@ -35,32 +36,10 @@ DataVersion ParseDataVersion(const Json& j) {
 }
 
 absl::StatusOr<std::string> Inflate(std::string_view in, size_t max_bytes) {
-  z_stream zs{};
-  if (inflateInit(&zs) != Z_OK) return absl::InternalError("inflateInit failed");
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  std::string out;
-  char buf[65536];
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END) {
-    zs.next_out = reinterpret_cast<Bytef*>(buf);
-    zs.avail_out = sizeof(buf);
-    rc = inflate(&zs, Z_NO_FLUSH);
-    if (rc != Z_OK && rc != Z_STREAM_END) {
-      inflateEnd(&zs);
-      return absl::InvalidArgumentError("register body: bad zlib stream");
-    }
-    out.append(buf, sizeof(buf) - zs.avail_out);
-    if (out.size() > max_bytes) {
-      inflateEnd(&zs);
-      return absl::InvalidArgumentError("register body: inflated size exceeds the limit");
-    }
-    if (rc == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) {
-      inflateEnd(&zs);
-      return absl::InvalidArgumentError("register body: truncated zlib stream");
-    }
+  absl::StatusOr<std::string> out = remoting::InflateZlib(in, max_bytes);
+  if (!out.ok()) {
+    return absl::InvalidArgumentError("register body: " + std::string(out.status().message()));
   }
-  inflateEnd(&zs);
   return out;
 }
 
