@@ -16,8 +16,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <iterator>
+#include <map>
 #include <string>
 #include <thread>
 #include <utility>
@@ -302,8 +302,8 @@ inline std::vector<Record> PullUntil(Client& c, const std::string& topic, int qu
   std::vector<Record> got;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (got.size() < count && std::chrono::steady_clock::now() < deadline) {
-    auto r = c.Call(Pull(topic, queue_id, offset + static_cast<int64_t>(got.size()), "*", 4, 0),
-                    kIo);
+    auto r =
+        c.Call(Pull(topic, queue_id, offset + static_cast<int64_t>(got.size()), "*", 4, 0), kIo);
     if (r.ok() && r->code == rc::kSuccess) {
       for (Record& rec : ParseRecords(r->body)) got.push_back(std::move(rec));
     } else {
