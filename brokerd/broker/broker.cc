@@ -636,12 +636,14 @@ void Broker::PutAndRespond(net::Connection& conn, const RemotingCommand& request
                                send_back, inflight = inflight_puts_,
                                hold = hold_](absl::StatusOr<libstore::PutResult> result) mutable {
     inflight->fetch_sub(1);
-    if (result.ok()) {  // wake held pulls
+    if (result.ok()) {  // wake held pulls, if there are any (no futex wake per put otherwise)
+      bool any = false;
       {
         std::lock_guard<std::mutex> lock(hold->mu);
-        hold->woken = true;
+        any = !hold->held.empty() || hold->scanning;
+        if (any) hold->woken = true;
       }
-      hold->cv.notify_all();
+      if (any) hold->cv.notify_all();
     }
     if (oneway) return;
     if (send_back) {
@@ -755,9 +757,24 @@ bool Broker::MaybeHold(net::Connection& conn, const RemotingCommand& request) {
   held.queue_id = *request.GetInt32("queueId");
   held.offset = *request.GetInt64("queueOffset");
   held.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(hold_ms);
-  std::lock_guard<std::mutex> lock(hold_->mu);
-  if (hold_->stop || hold_->held.size() >= kMaxHeldPulls) return false;
-  hold_->held.push_back(std::move(held));
+  const std::string topic = held.topic;
+  const int32_t queue_id = held.queue_id;
+  const int64_t offset = held.offset;
+  {
+    std::lock_guard<std::mutex> lock(hold_->mu);
+    if (hold_->stop || hold_->held.size() >= kMaxHeldPulls) return false;
+    hold_->held.push_back(std::move(held));
+  }
+  // Puts wake the hold thread only while something is held: one that completed between the
+  // pull's look and the push above did not, so look again now if the queue has grown meanwhile
+  // (outside hold_->mu: put completions take it, possibly under the store's own locks).
+  if (store_->GetMaxOffset(topic, queue_id).value() > offset) {
+    {
+      std::lock_guard<std::mutex> lock(hold_->mu);
+      hold_->woken = true;
+    }
+    hold_->cv.notify_all();
+  }
   return true;
 }
 
@@ -779,6 +796,7 @@ void Broker::HoldLoop() {
     if (hold_->held.empty()) continue;
     std::vector<HeldPull> held = std::move(hold_->held);
     hold_->held.clear();
+    hold_->scanning = true;
     lock.unlock();
     std::vector<HeldPull> keep;
     auto now = std::chrono::steady_clock::now();
@@ -799,6 +817,7 @@ void Broker::HoldLoop() {
       }
     }
     lock.lock();
+    hold_->scanning = false;
     for (HeldPull& h : keep) hold_->held.push_back(std::move(h));
   }
 }

@@ -224,6 +224,7 @@ class Broker {
     std::mutex mu;
     std::condition_variable cv;
     std::vector<HeldPull> held;
+    bool scanning = false;  // the hold thread has taken `held` out and is re-checking it
     bool woken = false;
     bool stop = false;
   };
