@@ -11,7 +11,7 @@
 namespace rsclient {
 
 namespace {
-constexpr int32_t kMaxPullNums = 32;
+constexpr int32_t kMaxPullNums = 1024;  // Java's pullBatchSize range; the broker caps it too
 }  // namespace
 
 PullConsumer::PullConsumer(PullConsumerOptions options) : options_(std::move(options)) {}

@@ -52,8 +52,9 @@ class PullConsumer {
   // The readable queues of topic (fetched from the name servers now), sorted.
   absl::StatusOr<std::vector<MessageQueue>> FetchQueues(const std::string& topic);
 
-  // Reads up to max_nums (1..32) messages of mq from offset matching the tag expression
-  // ("*", "tagA || tagB"). Answers at once (no long polling).
+  // Reads up to max_nums (1..1024) messages of mq from offset matching the tag expression
+  // ("*", "tagA || tagB"); the broker answers at most its maxTransferCountOnMessageInMemory
+  // (default 32) messages. Answers at once (no long polling).
   absl::StatusOr<PullResult> Pull(const MessageQueue& mq, const std::string& expression,
                                   int64_t offset, int32_t max_nums);
   // As Pull, but the broker holds the request until a message arrives or

@@ -48,7 +48,7 @@ constexpr milliseconds kDropLockWait{1000};             // giving up an orderly 
 constexpr milliseconds kLockLifetime{30000};            // REBALANCE_LOCK_MAX_LIVE_TIME (client)
 constexpr milliseconds kMaxConsumeContinuously{60000};  // MAX_TIME_CONSUME_CONTINUOUSLY
 constexpr int32_t kDefaultMaxReconsumeTimes = 16;
-constexpr int32_t kMaxPullBatch = 32;
+constexpr int32_t kMaxPullBatch = 1024;  // Java's pullBatchSize range [1, 1024]
 constexpr int32_t kMaxConsumeBatch = 1024;
 constexpr int32_t kMaxConsumeThreads = 1000;
 constexpr int64_t kDefaultTimestampLookbackMs = 30 * 60 * 1000;

@@ -90,7 +90,9 @@ struct PushConsumerOptions {
   int64_t consume_timestamp_ms = 0;  // kTimestamp; 0 -> 30 minutes before Start
   int32_t consume_thread_min = 20;
   int32_t consume_thread_max = 20;
-  int32_t pull_batch_size = 32;                  // maxMsgNums of a pull, 1..32
+  // maxMsgNums of a pull, 1..1024; a broker answers at most its maxTransferCountOnMessageInMemory
+  // (default 32) messages per pull.
+  int32_t pull_batch_size = 32;
   int32_t pull_threshold_for_queue = 1000;       // cached messages per queue before pausing
   int32_t consume_concurrently_max_span = 2000;  // concurrent: offset span before pausing
   int32_t consume_message_batch_max_size = 1;    // messages per listener call, 1..1024

@@ -861,8 +861,8 @@ RemotingCommand Broker::HandlePull(const RemotingCommand& request) {
   get.topic = *topic;
   get.queue_id = *queue_id;
   get.offset = libstore::QueueOffset(*offset);
-  get.max_count = std::clamp(*max_nums, 1, kMaxPullMessages);
-  get.max_bytes = kMaxPullBytes;
+  get.max_count = std::clamp(*max_nums, 1, config_.max_transfer_count_on_message_in_memory);
+  get.max_bytes = config_.max_transfer_bytes_on_message_in_memory;
   const std::string* sub = request.FindExtField("subscription");
   if ((*sys_flag & 0x4) != 0 && sub != nullptr) {
     get.tags = ParseTagExpression(*sub);

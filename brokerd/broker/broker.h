@@ -54,9 +54,9 @@ namespace brokerd::broker {
 
 // Largest encoded properties string accepted (RocketMQ's Short.MAX_VALUE).
 inline constexpr size_t kMaxPropertiesBytes = 32767;
-// Largest pull answer: messages and bytes (the Java broker's in-memory limits).
+// maxMsgNums of a pull that does not say (the answer is further bounded by
+// maxTransferCountOnMessageInMemory / maxTransferBytesOnMessageInMemory of broker.conf).
 inline constexpr int32_t kMaxPullMessages = 32;
-inline constexpr int64_t kMaxPullBytes = 256 * 1024;
 
 // QUERY_MESSAGE results for a UNIQ_KEY lookup (RocketMQ's defaultQueryMaxNum).
 inline constexpr int32_t kDefaultQueryMaxNum = 32;

@@ -223,6 +223,10 @@ void VisitBrokerKeys(C& c, V& v) {
   v.Bool("brokerFastFailureEnable", &c.broker_fast_failure_enable);
   v.Int64("waitTimeMillsInSendQueue", &c.wait_time_ms_in_send_queue, 0, INT64_MAX);
   v.Int32("sendThreadPoolQueueCapacity", &c.send_thread_pool_queue_capacity, 1, INT32_MAX);
+  v.Int32("maxTransferCountOnMessageInMemory", &c.max_transfer_count_on_message_in_memory, 1,
+          kMaxTransferCount);
+  v.Int32("maxTransferBytesOnMessageInMemory", &c.max_transfer_bytes_on_message_in_memory, 1,
+          kMaxTransferBytes);
   v.Int32("maxFrameBytes", &c.max_frame_bytes, kMinMaxFrameBytes, kMaxMaxFrameBytes);
   v.Int32("maxConnections", &c.max_connections, 1, kMaxMaxConnections);
 }

@@ -122,6 +122,10 @@ struct BrokerConfig {
   int64_t wait_time_ms_in_send_queue = 200;        // waitTimeMillsInSendQueue
   // Sends being stored at most; beyond, a send is answered SYSTEM_BUSY.
   int32_t send_thread_pool_queue_capacity = 10000;  // sendThreadPoolQueueCapacity
+  // A pull answers at most this many messages / bytes of message records (RocketMQ's in-memory
+  // bounds; we apply them to every pull, the page cache decides what is in memory).
+  int32_t max_transfer_count_on_message_in_memory = 32;      // maxTransferCountOnMessageInMemory
+  int32_t max_transfer_bytes_on_message_in_memory = 262144;  // maxTransferBytesOnMessageInMemory
 
   // ---- Bounds of our own (not RocketMQ keys) ----
   int32_t max_frame_bytes = kDefaultMaxFrameBytes;   // maxFrameBytes (ours)

@@ -22,6 +22,10 @@ inline constexpr int32_t kMaxMaxFrameBytes = 1 << 30;
 // maxConnections: client connections served at once; default 4096 (RocketMQ has no limit).
 inline constexpr int32_t kDefaultMaxConnections = 4096;
 inline constexpr int32_t kMaxMaxConnections = 1 << 20;
+// Upper bounds we put on maxTransferCountOnMessageInMemory / maxTransferBytesOnMessageInMemory
+// (RocketMQ has none): a pull answer stays well inside a client's 16 MiB frame limit.
+inline constexpr int32_t kMaxTransferCount = 65536;
+inline constexpr int32_t kMaxTransferBytes = 8 << 20;
 
 // What RocketMQ reads from the process to compute defaults. Tests pass fixed values.
 struct ConfigEnvironment {

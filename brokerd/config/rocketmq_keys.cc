@@ -200,8 +200,6 @@ constexpr KnownKey kBrokerUnsupported[] = {
     {"flushConsumeQueueLeastPages", 'i'},
     {"commitCommitLogThoroughInterval", 'i'},
     {"flushConsumeQueueThoroughInterval", 'i'},
-    {"maxTransferBytesOnMessageInMemory", 'i'},
-    {"maxTransferCountOnMessageInMemory", 'i'},
     {"maxTransferBytesOnMessageInDisk", 'i'},
     {"maxTransferCountOnMessageInDisk", 'i'},
     {"accessMessageInMemoryMaxRatio", 'i'},

@@ -67,12 +67,13 @@ class Cluster {
   Cluster() : namesrv_client_(std::make_unique<rsclient::RemotingClient>()) {}
   ~Cluster() { client_.Shutdown(); }
 
-  bool Start() {
+  // `extra`: more broker.conf lines.
+  bool Start(const std::string& extra = "") {
     if (!ns_.Start()) return false;
     std::string levels;
     for (int i = 0; i < 18; ++i) levels += i == 0 ? "1s" : " 1s";
     broker_.set_extra_config("namesrvAddr=127.0.0.1:" + std::to_string(ns_.port()) +
-                             "\nmessageDelayLevel=" + levels + "\n");
+                             "\nmessageDelayLevel=" + levels + "\n" + extra);
     if (!broker_.Start()) return false;
     namesrv_ = std::make_unique<rsclient::NameServers>(
         namesrv_client_.get(), std::vector<std::string>{namesrv()}, milliseconds(3000));

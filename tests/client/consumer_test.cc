@@ -663,6 +663,42 @@ TEST(PullConsumer, PullsDecodesAndManagesOffsets) {
   EXPECT_LT(std::chrono::steady_clock::now() - t, seconds(10));
 }
 
+// A pull answers at most maxTransferCountOnMessageInMemory messages (default 32, as RocketMQ)
+// and about maxTransferBytesOnMessageInMemory bytes of records (at least one record), whatever
+// maxMsgNums asks; the client accepts maxMsgNums up to Java's 1024.
+TEST(PullConsumer, BrokerBoundsEachPull) {
+  struct Case {
+    std::string conf;
+    size_t expect;
+  };
+  for (const Case& k : {Case{"", 32}, Case{"maxTransferCountOnMessageInMemory=64\n", 64},
+                        Case{"maxTransferCountOnMessageInMemory=1024\n", 100},
+                        Case{"maxTransferCountOnMessageInMemory=1024\n"
+                             "maxTransferBytesOnMessageInMemory=1\n",
+                             1}}) {
+    SCOPED_TRACE(k.conf);
+    Cluster c;
+    ASSERT_TRUE(c.Start(k.conf));
+    ASSERT_TRUE(c.CreateTopic("BoundTopic", 1));
+    std::vector<SendSpec> specs;
+    for (int i = 0; i < 100; ++i)
+      specs.push_back({"BoundTopic", 0, "m" + std::to_string(i), "", "", 0});
+    ASSERT_TRUE(c.SendAll(specs));
+    rsclient::PullConsumerOptions o;
+    o.group = "BoundGroup";
+    o.namesrv_addr = c.namesrv();
+    rsclient::PullConsumer pull(o);
+    ASSERT_TRUE(pull.Start().ok());
+    const MessageQueue q0{"BoundTopic", "broker-a", 0};
+    auto r = pull.Pull(q0, "*", 0, 1024);
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_EQ(r->messages.size(), k.expect);
+    EXPECT_EQ(r->next_begin_offset, static_cast<int64_t>(k.expect));
+    EXPECT_EQ(r->messages.back().body, "m" + std::to_string(k.expect - 1));
+    EXPECT_TRUE(absl::IsInvalidArgument(pull.Pull(q0, "*", 0, 1025).status()));
+  }
+}
+
 TEST(PushConsumer, RejectsBadOptions) {
   PushConsumerOptions o;
   o.namesrv_addr = "127.0.0.1:1";
@@ -679,7 +715,7 @@ TEST(PushConsumer, RejectsBadOptions) {
         return ConsumeConcurrentlyStatus::kConsumeSuccess;
       });
   PushConsumerOptions big = o;
-  big.pull_batch_size = 64;
+  big.pull_batch_size = 1025;  // Java's range is [1, 1024]
   PushConsumer too_big(big);
   ASSERT_TRUE(too_big.Subscribe("T", "*").ok());
   too_big.RegisterMessageListener(
