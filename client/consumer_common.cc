@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -38,17 +39,28 @@ int64_t NowMs() {
       .count();
 }
 
-// "ip:port" -> the 8 bytes of a Java offsetMsgId's host part, as hex.
-std::string OffsetMsgId(const std::string& broker_addr, int64_t commit_log_offset) {
+// "ip:port" -> the host part of a Java offsetMsgId (4 address bytes and the port as 4 bytes),
+// as 16 hex digits; "" when the address is not IPv4.
+std::string OffsetMsgIdHost(const std::string& broker_addr) {
   absl::StatusOr<std::pair<std::string, int>> hp = SplitHostPort(broker_addr);
   in_addr a{};
   if (!hp.ok() || ::inet_pton(AF_INET, hp->first.c_str(), &a) != 1) return "";
   const auto* ip = reinterpret_cast<const uint8_t*>(&a.s_addr);
-  char buf[33];
-  std::snprintf(buf, sizeof(buf), "%02X%02X%02X%02X%08X%016llX", ip[0], ip[1], ip[2], ip[3],
-                static_cast<unsigned>(hp->second),
-                static_cast<unsigned long long>(commit_log_offset));
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%02X%02X%02X%02X%08X", ip[0], ip[1], ip[2], ip[3],
+                static_cast<unsigned>(hp->second));
   return buf;
+}
+
+// host (OffsetMsgIdHost) + the CommitLog offset as 16 hex digits; "" when host is "".
+std::string OffsetMsgId(const std::string& host, int64_t commit_log_offset) {
+  if (host.empty()) return "";
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string id(host.size() + 16, '0');
+  std::memcpy(id.data(), host.data(), host.size());
+  auto v = static_cast<uint64_t>(commit_log_offset);
+  for (size_t i = id.size(); i > host.size(); v >>= 4) id[--i] = kHex[v & 0xF];
+  return id;
 }
 
 nlohmann::json QueueJson(const MessageQueue& mq) {
@@ -210,6 +222,9 @@ absl::StatusOr<PullResult> ParsePullResponse(const RemotingCommand& response,
                                             mq.ToString(), ": ", records.status().message()));
   }
   const std::string retry_topic = RetryTopic(group);
+  const std::string id_host = OffsetMsgIdHost(broker_addr);
+  const std::string min_offset = std::to_string(result.min_offset);
+  const std::string max_offset = std::to_string(result.max_offset);
   result.messages.reserve(records->size());
   for (ReceivedMessage& r : *records) {
     ConsumedMessage m;
@@ -244,11 +259,11 @@ absl::StatusOr<PullResult> ParsePullResponse(const RemotingCommand& response,
     } else {
       m.body = std::move(r.body);
     }
-    m.offset_msg_id = OffsetMsgId(broker_addr, r.commit_log_offset);
+    m.offset_msg_id = OffsetMsgId(id_host, r.commit_log_offset);
     m.msg_id = m.Property(kPropertyUniqKey);
     if (m.msg_id.empty()) m.msg_id = m.offset_msg_id;
-    m.properties[std::string(kPropertyMinOffset)] = std::to_string(result.min_offset);
-    m.properties[std::string(kPropertyMaxOffset)] = std::to_string(result.max_offset);
+    m.properties[std::string(kPropertyMinOffset)] = min_offset;
+    m.properties[std::string(kPropertyMaxOffset)] = max_offset;
     result.messages.push_back(std::move(m));
   }
   return result;

@@ -12,7 +12,12 @@ void Scheduler::PostAfter(std::chrono::milliseconds delay, std::function<void()>
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopped_) return;
-    tasks_.emplace(std::make_pair(std::chrono::steady_clock::now() + delay, seq_++), std::move(fn));
+    auto it = tasks_
+                  .emplace(std::make_pair(std::chrono::steady_clock::now() + delay, seq_++),
+                           std::move(fn))
+                  .first;
+    // The loop sleeps until its first task is due: only a new first task changes that.
+    if (it != tasks_.begin()) return;
   }
   cv_.notify_one();
 }
@@ -72,6 +77,7 @@ bool ThreadPool::Submit(std::function<void()> fn) {
       ++live_;
       threads_.emplace_back([this] { Worker(); });
     }
+    if (idle_ == 0) return true;  // every worker is busy and re-checks the queue before waiting
   }
   cv_.notify_one();
   return true;

@@ -799,8 +799,11 @@ void Producer::SendAsyncAttempt(std::shared_ptr<Attempt> attempt) {
     attempt->info = *info;
     attempt->deadline = Clock::now() + options_.send_timeout;
     std::unique_lock<std::mutex> lock(async_mu_);
-    if (!async_cv_.wait_until(lock, attempt->deadline,
-                              [&] { return async_in_flight_ < options_.max_async_in_flight; })) {
+    ++async_waiters_;
+    const bool room = async_cv_.wait_until(
+        lock, attempt->deadline, [&] { return async_in_flight_ < options_.max_async_in_flight; });
+    --async_waiters_;
+    if (!room) {
       lock.unlock();
       Post([done = std::move(attempt->done), n = options_.max_async_in_flight] {
         done(absl::ResourceExhaustedError(
@@ -857,11 +860,13 @@ void Producer::SendAsyncAttempt(std::shared_ptr<Attempt> attempt) {
 
 void Producer::FinishAsync(const std::shared_ptr<Attempt>& attempt,
                            absl::StatusOr<SendResult> result) {
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(async_mu_);
     --async_in_flight_;
+    wake = async_waiters_ > 0;  // no futex wake per completion when nobody waits for room
   }
-  async_cv_.notify_one();
+  if (wake) async_cv_.notify_one();
   if (!result.ok() && attempt->attempts_done > 1) {
     result = Prefixed(result.status(),
                       absl::StrCat("send failed after ", attempt->attempts_done, " attempts: "));
@@ -874,8 +879,11 @@ void Producer::Post(std::function<void()> fn) {
   {
     std::lock_guard<std::mutex> lock(cb_mu_);
     if (cb_running_) {
+      // The callback thread waits only on an empty queue, so only the first post into an empty
+      // queue needs to wake it (one futex wake per burst of completions, not per completion).
+      const bool wake = cb_queue_.empty();
       cb_queue_.push_back(std::move(fn));
-      cb_cv_.notify_one();
+      if (wake) cb_cv_.notify_one();
       return;
     }
   }

@@ -257,9 +257,10 @@ class Producer {
   std::map<std::string, std::chrono::steady_clock::time_point> isolated_until_;
   std::map<std::string, bool> heartbeat_addrs_;  // master addr -> heartbeat sent once
 
-  std::mutex async_mu_;  // guards async_in_flight_
+  std::mutex async_mu_;  // guards async_in_flight_, async_waiters_
   std::condition_variable async_cv_;
   size_t async_in_flight_ = 0;
+  size_t async_waiters_ = 0;  // SendAsync calls waiting for room
 
   std::mutex bg_mu_;  // guards bg_stop_
   std::condition_variable bg_cv_;

@@ -1,6 +1,8 @@
 // RemotingClient implementation (see remoting_client.h).
 // Thread-safety: mu_ guards the connection and pending tables; each Conn's out_mu guards its
-// output buffer and socket writes; the input buffer is touched only by the I/O thread.
+// output buffers and the `writing` flag that makes one thread at a time write to the socket
+// (Write sends outside the lock, combining other threads' frames); the input buffer is touched
+// only by the I/O thread.
 // Callbacks run without any lock held.
 #include "client/remoting_client.h"
 
@@ -37,7 +39,11 @@ struct RemotingClient::Conn {
   int fd = -1;
   std::string addr;
   std::mutex out_mu;
-  std::string out;  // unsent bytes
+  std::string out;  // unsent bytes the I/O thread writes when the socket drains
+  // A thread is in send() (Write); frames of other threads wait in `combined` and are sent by
+  // it, in order, right after.
+  bool writing = false;
+  std::string combined;
   bool closed = false;
   std::string in;  // I/O thread only
 };
@@ -159,38 +165,69 @@ absl::StatusOr<std::shared_ptr<RemotingClient::Conn>> RemotingClient::GetConn(
 }
 
 absl::Status RemotingClient::Write(const std::shared_ptr<Conn>& conn, std::string bytes) {
-  std::lock_guard<std::mutex> lock(conn->out_mu);
+  std::unique_lock<std::mutex> lock(conn->out_mu);
   if (conn->closed) return absl::UnavailableError("connection to " + conn->addr + " closed");
-  if (conn->out.size() + bytes.size() > options_.max_pending_output_bytes) {
+  if (conn->out.size() + conn->combined.size() + bytes.size() > options_.max_pending_output_bytes) {
     return absl::ResourceExhaustedError("more than " +
                                         std::to_string(options_.max_pending_output_bytes) +
                                         " bytes waiting to be sent to " + conn->addr);
   }
-  size_t done = 0;
-  if (conn->out.empty()) {
-    while (done < bytes.size()) {
+  if (!conn->out.empty()) {  // the socket is full: the I/O thread sends `out` when it drains
+    conn->out.append(bytes);
+    return absl::OkStatus();
+  }
+  if (conn->writing) {  // another thread is in send(): it sends these bytes after its own
+    conn->combined.append(bytes);
+    return absl::OkStatus();
+  }
+  // This thread writes, outside the lock, what it has and whatever other threads hand it
+  // meanwhile: one send() for many frames under load instead of one each, and no thread waits
+  // for the lock while another is in the kernel.
+  conn->writing = true;
+  std::string batch = std::move(bytes);
+  while (true) {
+    lock.unlock();
+    size_t done = 0;
+    int error = 0;
+    while (done < batch.size()) {
       ssize_t n =
-          ::send(conn->fd, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+          ::send(conn->fd, batch.data() + done, batch.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n > 0) {
         done += static_cast<size_t>(n);
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      error = n < 0 ? errno : EPIPE;
+      break;
+    }
+    lock.lock();
+    if (error != 0) {
+      // The caller fails the connection, and with it every request whose frame was combined.
+      conn->writing = false;
+      conn->combined.clear();
+      errno = error;
       return Errno("send to " + conn->addr);
     }
-  }
-  if (done < bytes.size()) {
-    const bool was_empty = conn->out.empty();
-    conn->out.append(bytes, done, std::string::npos);
-    if (was_empty) {
+    if (done < batch.size()) {  // socket full: the rest goes out from the I/O thread, in order
+      conn->out.append(batch, done, std::string::npos);
+      conn->out.append(conn->combined);
+      conn->combined.clear();
+      conn->writing = false;
       epoll_event ev{};
       ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP;
       ev.data.fd = conn->fd;
       ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, conn->fd, &ev);
+      return absl::OkStatus();
     }
+    if (conn->combined.empty() || conn->closed) {
+      conn->writing = false;
+      conn->combined.clear();
+      return absl::OkStatus();
+    }
+    batch.clear();
+    batch.swap(conn->combined);
   }
-  return absl::OkStatus();
 }
 
 void RemotingClient::InvokeAsync(const std::string& addr, RemotingCommand request,
