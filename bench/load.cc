@@ -101,6 +101,8 @@ consume / e2e:
   --expression EXPR    tag expression (default *)
   --consume-threads N  listener threads (default 8)
   --consume-batch N    messages per listener call (default 32)
+  --pull-batch N       messages asked per pull, 1..1024 (default 32; the broker answers at most
+                       its maxTransferCountOnMessageInMemory)
   --idle S             consume: stop after S seconds without a message once some arrived
                        (default 5)
 
@@ -124,8 +126,9 @@ class Histogram {
     counts_[Index(static_cast<uint64_t>(ns))].fetch_add(1, std::memory_order_relaxed);
     total_.fetch_add(1, std::memory_order_relaxed);
     uint64_t prev = max_.load(std::memory_order_relaxed);
-    while (static_cast<uint64_t>(ns) > prev &&
-           !max_.compare_exchange_weak(prev, static_cast<uint64_t>(ns), std::memory_order_relaxed)) {
+    while (
+        static_cast<uint64_t>(ns) > prev &&
+        !max_.compare_exchange_weak(prev, static_cast<uint64_t>(ns), std::memory_order_relaxed)) {
     }
   }
   // Moves every count into `into` (the interval histogram drained into a local copy).
@@ -136,7 +139,8 @@ class Histogram {
     }
     into.total_.fetch_add(total_.exchange(0, std::memory_order_relaxed), std::memory_order_relaxed);
     uint64_t m = max_.exchange(0, std::memory_order_relaxed);
-    if (m > into.max_.load(std::memory_order_relaxed)) into.max_.store(m, std::memory_order_relaxed);
+    if (m > into.max_.load(std::memory_order_relaxed))
+      into.max_.store(m, std::memory_order_relaxed);
   }
   void AddFrom(const Histogram& other) {
     for (int i = 0; i < kBuckets; ++i) {
@@ -208,6 +212,7 @@ struct Options {
   std::string expression = "*";
   int consume_threads = 8;
   int consume_batch = 32;
+  int pull_batch = 32;
   double idle_s = 5;
 };
 
@@ -306,6 +311,8 @@ Options ParseArgs(int argc, char** argv) {
       o.consume_threads = static_cast<int>(ParseInt(flag, next(), 1, 1000));
     } else if (flag == "--consume-batch") {
       o.consume_batch = static_cast<int>(ParseInt(flag, next(), 1, 1024));
+    } else if (flag == "--pull-batch") {
+      o.pull_batch = static_cast<int>(ParseInt(flag, next(), 1, 1024));
     } else if (flag == "--idle") {
       o.idle_s = ParseDouble(flag, next(), 0.1, 1e6);
     } else {
@@ -345,7 +352,8 @@ struct Stats {
   std::atomic<int64_t> send_errors{0};
   std::atomic<int64_t> received{0};
   std::atomic<int64_t> received_bytes{0};
-  Histogram send_lat;  // interval, drained every second into send_total
+  std::atomic<int64_t> last_receive_ns{0};  // MonotonicNs of the latest listener call
+  Histogram send_lat;                       // interval, drained every second into send_total
   Histogram send_total;
   Histogram e2e_lat;
   Histogram e2e_total;
@@ -459,12 +467,12 @@ class Load {
         Fill(tmpl, t, seq++);
         int64_t t0 = MonotonicNs();
         outstanding.fetch_add(1, std::memory_order_relaxed);
-        producer.SendAsync(tmpl, [this, t0, &window, &outstanding](
-                                     absl::StatusOr<rsclient::SendResult> r) {
-          Done(r.status(), t0, 1);
-          outstanding.fetch_sub(1, std::memory_order_release);
-          window.release();
-        });
+        producer.SendAsync(
+            tmpl, [this, t0, &window, &outstanding](absl::StatusOr<rsclient::SendResult> r) {
+              Done(r.status(), t0, 1);
+              outstanding.fetch_sub(1, std::memory_order_release);
+              window.release();
+            });
       }
     }
     // Wait for the async window to drain (bounded by the send timeout of the last ones).
@@ -488,7 +496,6 @@ class Load {
   Stats* stats_;
   std::vector<std::unique_ptr<rsclient::Producer>> producers_;
   std::atomic<int64_t> claimed_{0};
-
 };
 
 // ---- Consuming --------------------------------------------------------------------------------
@@ -513,28 +520,28 @@ absl::StatusOr<std::unique_ptr<rsclient::PushConsumer>> StartConsumer(const Opti
   co.consume_thread_min = o.consume_threads;
   co.consume_thread_max = o.consume_threads;
   co.consume_message_batch_max_size = o.consume_batch;
-  co.pull_batch_size = 32;
-  co.pull_threshold_for_queue = 4096;
+  co.pull_batch_size = o.pull_batch;
+  co.pull_threshold_for_queue = std::max(4096, 4 * o.pull_batch);
   co.consume_concurrently_max_span = 100000;
   auto consumer = std::make_unique<rsclient::PushConsumer>(co);
   if (absl::Status s = consumer->Subscribe(o.topic, o.expression); !s.ok()) return s;
-  consumer->RegisterMessageListener(
-      [stats](const std::vector<rsclient::ConsumedMessage>& msgs,
-              rsclient::ConsumeConcurrentlyContext&) {
-        int64_t now = MonotonicNs();
-        int64_t bytes = 0;
-        for (const rsclient::ConsumedMessage& m : msgs) {
-          bytes += static_cast<int64_t>(m.body.size());
-          if (m.body.size() >= 16 && std::memcmp(m.body.data(), kStampMagic.data(), 8) == 0) {
-            int64_t sent;
-            std::memcpy(&sent, m.body.data() + 8, 8);
-            stats->e2e_lat.Record(now - sent);
-          }
-        }
-        stats->received.fetch_add(static_cast<int64_t>(msgs.size()), std::memory_order_relaxed);
-        stats->received_bytes.fetch_add(bytes, std::memory_order_relaxed);
-        return rsclient::ConsumeConcurrentlyStatus::kConsumeSuccess;
-      });
+  consumer->RegisterMessageListener([stats](const std::vector<rsclient::ConsumedMessage>& msgs,
+                                            rsclient::ConsumeConcurrentlyContext&) {
+    int64_t now = MonotonicNs();
+    int64_t bytes = 0;
+    for (const rsclient::ConsumedMessage& m : msgs) {
+      bytes += static_cast<int64_t>(m.body.size());
+      if (m.body.size() >= 16 && std::memcmp(m.body.data(), kStampMagic.data(), 8) == 0) {
+        int64_t sent;
+        std::memcpy(&sent, m.body.data() + 8, 8);
+        stats->e2e_lat.Record(now - sent);
+      }
+    }
+    stats->received.fetch_add(static_cast<int64_t>(msgs.size()), std::memory_order_relaxed);
+    stats->received_bytes.fetch_add(bytes, std::memory_order_relaxed);
+    stats->last_receive_ns.store(now, std::memory_order_relaxed);
+    return rsclient::ConsumeConcurrentlyStatus::kConsumeSuccess;
+  });
   if (absl::Status s = consumer->Start(); !s.ok()) return s;
   return consumer;
 }
@@ -595,10 +602,10 @@ int main(int argc, char** argv) {
   }
 
   const auto start = Clock::now();
-  const auto deadline =
-      o.duration_s > 0 ? start + std::chrono::duration_cast<Clock::duration>(
-                                     std::chrono::duration<double>(o.duration_s))
-                       : Clock::time_point::max();
+  const int64_t start_ns = MonotonicNs();
+  const auto deadline = o.duration_s > 0 ? start + std::chrono::duration_cast<Clock::duration>(
+                                                       std::chrono::duration<double>(o.duration_s))
+                                         : Clock::time_point::max();
   std::atomic<bool> done{false};
   std::mutex mu;
   std::condition_variable cv;
@@ -632,9 +639,9 @@ int main(int argc, char** argv) {
                         " | err ", stats.send_errors.load());
       }
       if (consuming) {
-        absl::StrAppend(&line, producing ? " ||" : "", " recv ",
-                        static_cast<int64_t>((recv - last_recv) / dt), " msg/s ",
-                        absl::StrFormat("%.1f", (recv_bytes - last_recv_bytes) / dt / 1e6), " MB/s");
+        absl::StrAppend(
+            &line, producing ? " ||" : "", " recv ", static_cast<int64_t>((recv - last_recv) / dt),
+            " msg/s ", absl::StrFormat("%.1f", (recv_bytes - last_recv_bytes) / dt / 1e6), " MB/s");
         if (e2e_iv.count() > 0) {
           absl::StrAppend(&line, " | e2e us p50 ", Us(e2e_iv.Quantile(0.5)), " p99 ",
                           Us(e2e_iv.Quantile(0.99)), " p999 ", Us(e2e_iv.Quantile(0.999)));
@@ -642,7 +649,8 @@ int main(int argc, char** argv) {
       }
       if (!o.quiet) std::fprintf(stderr, "%s\n", line.c_str());
       if (recv != last_recv) last_progress = now;
-      last_sent = sent, last_sent_bytes = sent_bytes, last_recv = recv, last_recv_bytes = recv_bytes;
+      last_sent = sent, last_sent_bytes = sent_bytes, last_recv = recv,
+      last_recv_bytes = recv_bytes;
       if (o.mode == "consume") {
         bool stop = g_stop.load() || now >= deadline || (o.count > 0 && recv >= o.count) ||
                     (recv > 0 && now - last_progress >= std::chrono::duration<double>(o.idle_s));
@@ -677,37 +685,49 @@ int main(int argc, char** argv) {
   if (load) load->Shutdown();
   if (consumer) consumer->Shutdown();
 
-  double secs = std::chrono::duration<double>((o.mode == "produce" || o.mode == "e2e")
-                                                  ? produce_end - start
-                                                  : end - start)
-                    .count();
+  // produce and e2e: the sending time; consume: up to the last message received (not the idle
+  // wait after it).
+  double secs =
+      std::chrono::duration<double>(o.mode == "consume" ? end - start : produce_end - start)
+          .count();
+  if (o.mode == "consume" && stats.received.load() > 0) {
+    secs = static_cast<double>(stats.last_receive_ns.load() - start_ns) / 1e9;
+  }
+  if (secs <= 0) secs = 1e-9;
   int64_t sent = stats.sent.load(), errors = stats.send_errors.load();
   int64_t recv = stats.received.load();
-  std::printf("rs_load %s: %.2f s", o.mode.c_str(), secs);
+  // The text summary goes to stdout, or to stderr when stdout carries the JSON (--json -).
+  FILE* text = o.json_path == "-" ? stderr : stdout;
+  std::fprintf(text, "rs_load %s: %.2f s", o.mode.c_str(), secs);
   if (producing) {
-    std::printf(", sent %" PRId64 " (%.0f msg/s, %.1f MB/s), errors %" PRId64
-                ", send latency us p50 %s p99 %s p999 %s max %s",
-                sent, sent / secs, stats.sent_bytes.load() / secs / 1e6, errors,
-                Us(stats.send_total.Quantile(0.5)).c_str(), Us(stats.send_total.Quantile(0.99)).c_str(),
-                Us(stats.send_total.Quantile(0.999)).c_str(), Us(stats.send_total.MaxNs()).c_str());
+    std::fprintf(
+        text,
+        ", sent %" PRId64 " (%.0f msg/s, %.1f MB/s), errors %" PRId64
+        ", send latency us p50 %s p99 %s p999 %s max %s",
+        sent, sent / secs, stats.sent_bytes.load() / secs / 1e6, errors,
+        Us(stats.send_total.Quantile(0.5)).c_str(), Us(stats.send_total.Quantile(0.99)).c_str(),
+        Us(stats.send_total.Quantile(0.999)).c_str(), Us(stats.send_total.MaxNs()).c_str());
   }
   if (consuming) {
-    std::printf(", received %" PRId64 " (%.0f msg/s, %.1f MB/s)", recv, recv / secs,
-                stats.received_bytes.load() / secs / 1e6);
+    std::fprintf(text, ", received %" PRId64 " (%.0f msg/s, %.1f MB/s)", recv, recv / secs,
+                 stats.received_bytes.load() / secs / 1e6);
     if (stats.e2e_total.count() > 0) {
-      std::printf(", e2e latency us p50 %s p99 %s p999 %s max %s",
-                  Us(stats.e2e_total.Quantile(0.5)).c_str(), Us(stats.e2e_total.Quantile(0.99)).c_str(),
-                  Us(stats.e2e_total.Quantile(0.999)).c_str(), Us(stats.e2e_total.MaxNs()).c_str());
+      std::fprintf(
+          text, ", e2e latency us p50 %s p99 %s p999 %s max %s",
+          Us(stats.e2e_total.Quantile(0.5)).c_str(), Us(stats.e2e_total.Quantile(0.99)).c_str(),
+          Us(stats.e2e_total.Quantile(0.999)).c_str(), Us(stats.e2e_total.MaxNs()).c_str());
     }
   }
-  std::printf("\n");
+  std::fprintf(text, "\n");
   {
     std::lock_guard<std::mutex> lock(stats.err_mu);
-    for (const std::string& e : stats.error_samples) std::fprintf(stderr, "rs_load: error: %s\n", e.c_str());
+    for (const std::string& e : stats.error_samples)
+      std::fprintf(stderr, "rs_load: error: %s\n", e.c_str());
   }
   bool ok = errors == 0;
   if (o.mode == "e2e" && recv < sent) {
-    std::fprintf(stderr, "rs_load: e2e: %" PRId64 " of %" PRId64 " sent messages were not received\n",
+    std::fprintf(stderr,
+                 "rs_load: e2e: %" PRId64 " of %" PRId64 " sent messages were not received\n",
                  sent - recv, sent);
     ok = false;
   }
@@ -716,12 +736,23 @@ int main(int argc, char** argv) {
     j["tool"] = "rs_load";
     j["mode"] = o.mode;
     j["ok"] = ok;
-    j["options"] = {{"namesrv", o.namesrv},   {"topic", o.topic},         {"size", o.size},
-                    {"threads", o.threads},   {"producers", o.producers}, {"inflight", o.inflight},
-                    {"batch", o.batch},       {"rate", o.rate},           {"tags", o.tags},
-                    {"keys", o.keys},         {"group", o.group},         {"duration_s", o.duration_s},
-                    {"count", o.count},       {"from", o.from},           {"consume_threads", o.consume_threads},
-                    {"consume_batch", o.consume_batch}};
+    j["options"] = {{"namesrv", o.namesrv},
+                    {"topic", o.topic},
+                    {"size", o.size},
+                    {"threads", o.threads},
+                    {"producers", o.producers},
+                    {"inflight", o.inflight},
+                    {"batch", o.batch},
+                    {"rate", o.rate},
+                    {"tags", o.tags},
+                    {"keys", o.keys},
+                    {"group", o.group},
+                    {"duration_s", o.duration_s},
+                    {"count", o.count},
+                    {"from", o.from},
+                    {"consume_threads", o.consume_threads},
+                    {"consume_batch", o.consume_batch},
+                    {"pull_batch", o.pull_batch}};
     j["seconds"] = secs;
     if (producing) {
       j["sent"] = sent;

@@ -21,75 +21,19 @@
 #include "../broker/harness.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tool_process.h"
 
 namespace {
 
 using namespace brokerd_test;  // NOLINT(google-build-using-namespace)
 using Json = nlohmann::json;
 
-struct Result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
+using tool_test::Describe;
+using tool_test::Result;
 
-// Runs rs_admin with args (NAMESRV_ADDR unset) and returns its exit code and output; kills it
-// after 60 s.
+// Runs rs_admin with args (NAMESRV_ADDR unset); kills it after 60 s.
 Result Admin(const std::vector<std::string>& args) {
-  int out_pipe[2], err_pipe[2];
-  if (pipe(out_pipe) != 0 || pipe(err_pipe) != 0) return {};
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out_pipe[1], 1);
-    dup2(err_pipe[1], 2);
-    close(out_pipe[0]);
-    close(err_pipe[0]);
-    close(out_pipe[1]);
-    close(err_pipe[1]);
-    unsetenv("NAMESRV_ADDR");
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>("rs_admin"));
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(RS_ADMIN_PATH, argv.data());
-    _exit(127);
-  }
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-  Result r;
-  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  std::string* sinks[2] = {&r.out, &r.err};
-  int open_fds = 2;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (open_fds > 0 && std::chrono::steady_clock::now() < deadline) {
-    if (poll(fds, 2, 200) <= 0) continue;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP)) == 0) continue;
-      char buf[4096];
-      ssize_t n = read(fds[i].fd, buf, sizeof(buf));
-      if (n > 0) {
-        sinks[i]->append(buf, static_cast<size_t>(n));
-      } else {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-      }
-    }
-  }
-  for (auto& f : fds) {
-    if (f.fd >= 0) {
-      kill(pid, SIGKILL);
-      close(f.fd);
-    }
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string Describe(const Result& r) {
-  return "exit " + std::to_string(r.code) + "\nstdout:\n" + r.out + "stderr:\n" + r.err;
+  return tool_test::RunTool(RS_ADMIN_PATH, "rs_admin", args);
 }
 
 Json ParseJson(const Result& r) {

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Runs the client/broker benchmarks of docs/benchmarks.md ("Client over loopback") in one
+# invocation with the peers of ../shared/bench/peers_bench.sh, so every ratio comes from the
+# same minutes on the same machine. Starts its own namesrvd + brokerd (ASYNC_FLUSH, a scratch
+# store, loopback ports) and drives them with rs_load; prints a markdown table of the issue's
+# targets, our figures (median of REPS runs) and the peers' figures.
+#
+# Usage: bench/run_client_benchmarks.sh [BUILD_DIR]     (default build/release, must be built
+#        with rs_load, brokerd and namesrvd: cmake --build --preset release)
+# Env:   REPS (runs of each of ours, default 3), SECONDS_PER_RUN (default 5),
+#        PEERS=0 to skip the peers, PEER_REPS (default 1), OUT (results dir, default a temp dir)
+# Needs: python3 (tables), ~3 GB free in OUT. Runtime: ~4 min ours + ~2 min peers.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$here/build/release}
+REPS=${REPS:-3}
+SECS=${SECONDS_PER_RUN:-5}
+PEERS=${PEERS:-1}
+PEER_REPS=${PEER_REPS:-1}
+OUT=${OUT:-$(mktemp -d /var/tmp/client_bench.XXXXXX)}
+L="$build/bench/rs_load"
+for b in "$L" "$build/brokerd/brokerd" "$build/brokerd/namesrvd"; do
+  [ -x "$b" ] || { echo "missing $b: build first (cmake --build --preset release)" >&2; exit 1; }
+done
+command -v python3 >/dev/null || { echo "python3 is needed for the tables" >&2; exit 1; }
+mkdir -p "$OUT"
+echo "# $(date -u +%FT%TZ) $(uname -r) $(nproc) cores, results in $OUT"
+
+# ---- peers first (same invocation) -------------------------------------------------------------
+peers_tsv=""
+if [ "$PEERS" = 1 ]; then
+  if [ -f "$here/../shared/bench/peers_bench.sh" ]; then
+    WORK="$OUT/peers" REPS="$PEER_REPS" WITH_RABBITMQ=0 bash "$here/../shared/bench/peers_bench.sh" \
+      > "$OUT/peers.txt" 2> "$OUT/peers.log" || echo "peers_bench.sh failed, see $OUT/peers.log" >&2
+    cat "$OUT/peers.txt"
+    peers_tsv="$OUT/peers/results.tsv"
+  else
+    echo "../shared/bench/peers_bench.sh not found beside the checkout: peers skipped" >&2
+  fi
+fi
+
+# ---- our daemons ------------------------------------------------------------------------------
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+NSPORT=$(free_port); BRPORT=$(free_port)
+mkdir -p "$OUT/ours"
+cat > "$OUT/ours/namesrv.conf" <<EOF
+listenPort=$NSPORT
+kvConfigPath=$OUT/ours/kvConfig.json
+EOF
+cat > "$OUT/ours/broker.conf" <<EOF
+brokerClusterName=DefaultCluster
+brokerName=broker-bench
+brokerId=0
+brokerIP1=127.0.0.1
+listenPort=$BRPORT
+namesrvAddr=127.0.0.1:$NSPORT
+storePathRootDir=$OUT/ours/store
+flushDiskType=ASYNC_FLUSH
+brokerRole=ASYNC_MASTER
+autoCreateTopicEnable=true
+maxTransferCountOnMessageInMemory=1024
+maxTransferBytesOnMessageInMemory=1048576
+EOF
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+"$build/brokerd/namesrvd" -c "$OUT/ours/namesrv.conf" > "$OUT/ours/namesrvd.log" 2>&1 & pids+=($!)
+"$build/brokerd/brokerd" -c "$OUT/ours/broker.conf" > "$OUT/ours/brokerd.log" 2>&1 & pids+=($!)
+NS="127.0.0.1:$NSPORT"
+for i in $(seq 100); do
+  "$L" produce --namesrv "$NS" --topic Warmup --count 1 --duration 0 --quiet >/dev/null 2>&1 && break
+  sleep 0.2
+done
+
+# run NAME ARGS...: REPS runs of rs_load, each summary in $OUT/ours/NAME.N.json
+run() {
+  local name=$1; shift
+  for r in $(seq "$REPS"); do
+    echo "+ rs_load $* --duration $SECS" >&2
+    "$L" "$@" --namesrv "$NS" --duration "$SECS" --quiet --json "$OUT/ours/$name.$r.json" >&2 || true
+  done
+}
+med() { # med NAME FIELD...: median over the runs of a (nested) JSON field
+  python3 - "$OUT/ours" "$@" <<'EOF'
+import json, sys, glob, statistics
+d, name, *path = sys.argv[1:]
+vals = []
+for f in sorted(glob.glob(f"{d}/{name}.*.json")):
+    v = json.load(open(f))
+    for p in path:
+        v = v[p]
+    vals.append(v)
+print(statistics.median(vals) if vals else "nan")
+EOF
+}
+
+run p100_batch   produce --topic B100  --size 100  --threads 4 --batch 256
+run p1k_batch    produce --topic B1K   --size 1024 --threads 4 --batch 64
+run p100_window  produce --topic W100  --size 100  --threads 4 --inflight 64
+run p1k_window   produce --topic W1K   --size 1024 --threads 4 --inflight 64
+run p100_one     produce --topic O100  --size 100  --threads 1 --inflight 1
+half=$(python3 -c "print(int(float('$(med p1k_window send_msgs_per_s)') / 2))")
+run e2e1k_half   e2e --topic E1K --size 1024 --threads 4 --rate "$half"
+# Consume from the page cache: what the 100 B batch runs stored (fresh group each run).
+for r in $(seq "$REPS"); do
+  echo "+ rs_load consume --topic B100 --from first --pull-batch 1024 --consume-batch 1024" >&2
+  "$L" consume --namesrv "$NS" --topic B100 --group "bench_consume_$r" --from first \
+    --pull-batch 1024 --consume-batch 1024 --duration 30 --idle 2 --quiet \
+    --json "$OUT/ours/c100.$r.json" >&2 || true
+  echo "+ rs_load consume --topic B100 --from first (default pull batch 32)" >&2
+  "$L" consume --namesrv "$NS" --topic B100 --group "bench_consume32_$r" --from first \
+    --duration 30 --idle 2 --quiet --json "$OUT/ours/c100_32.$r.json" >&2 || true
+done
+
+# ---- table ------------------------------------------------------------------------------------
+python3 - "$OUT/ours" "$peers_tsv" "$half" <<'EOF'
+import json, sys, glob, statistics, collections
+d, peers_tsv, half = sys.argv[1], sys.argv[2], sys.argv[3]
+def med(name, *path):
+    vals = []
+    for f in sorted(glob.glob(f"{d}/{name}.*.json")):
+        v = json.load(open(f))
+        for p in path: v = v[p]
+        vals.append(v)
+    return statistics.median(vals) if vals else float("nan")
+peer = collections.defaultdict(list)
+if peers_tsv:
+    try:
+        for line in open(peers_tsv):
+            s, dur, size, metric, val = line.rstrip("\n").split("\t")
+            try: peer[(s, dur, size, metric)].append(float(val))
+            except ValueError: pass
+    except FileNotFoundError: pass
+def p(s, dur, size, metric):
+    v = peer.get((s, dur, size, metric))
+    return f"{statistics.median(v):,.0f}" if v else "-"
+R, N = ("redis-streams", "aof-everysec"), ("nats-jetstream", "file-default-sync2min")
+def k(x): return f"{x:,.0f}"
+rows = [
+  ("produce, client batching, 100 B", ">= 1,000,000 msg/s", k(med("p100_batch","send_msgs_per_s")) + " msg/s (256/batch, 4 threads)", p(*R,"100","produce_msgs_per_s"), p(*N,"100","produce_msgs_per_s")),
+  ("produce, client batching, 1 KiB", ">= 300,000 msg/s", k(med("p1k_batch","send_msgs_per_s")) + " msg/s (64/batch, 4 threads)", p(*R,"1024","produce_msgs_per_s"), p(*N,"1024","produce_msgs_per_s")),
+  ("produce, 1 msg/request, 256 in flight, 100 B", ">= 250,000 msg/s", k(med("p100_window","send_msgs_per_s")) + " msg/s", p(*R,"100","produce_msgs_per_s"), p(*N,"100","produce_msgs_per_s")),
+  ("produce, 1 msg/request, 256 in flight, 1 KiB", "(peak for e2e)", k(med("p1k_window","send_msgs_per_s")) + " msg/s", p(*R,"1024","produce_msgs_per_s"), p(*N,"1024","produce_msgs_per_s")),
+  ("strictly 1 in flight, 100 B", ">= 20,000 req/s, p50 <= 60 us, p99 <= 300 us",
+     f"{k(med('p100_one','send_msgs_per_s'))} req/s, p50 {med('p100_one','send_latency_us','p50'):.0f} us, p99 {med('p100_one','send_latency_us','p99'):.0f} us",
+     f"{p(*R,'100','unbatched_msgs_per_s')} req/s, {p(*R,'100','unbatched_p50_us')} / {p(*R,'100','unbatched_p99_us')} us",
+     f"{p(*N,'100','unbatched_msgs_per_s')} req/s, {p(*N,'100','unbatched_p50_us')} / {p(*N,'100','unbatched_p99_us')} us"),
+  (f"end-to-end at half peak ({int(half):,} msg/s), 1 KiB", "p50 <= 200 us, p99 <= 1 ms",
+     f"p50 {med('e2e1k_half','e2e_latency_us','p50'):.0f} us, p99 {med('e2e1k_half','e2e_latency_us','p99'):.0f} us ({k(med('e2e1k_half','send_msgs_per_s'))} msg/s sent)", "-", "-"),
+  ("consume from page cache, 100 B", ">= 2,000,000 msg/s",
+     f"{k(med('c100','recv_msgs_per_s'))} msg/s (pull 1024), {k(med('c100_32','recv_msgs_per_s'))} (pull 32)",
+     p(*R,"100","consume_msgs_per_s"), p(*N,"100","consume_msgs_per_s")),
+]
+print()
+print("| benchmark | target | ours (median of runs) | Redis Streams (AOF everysec) | NATS JetStream |")
+print("|---|---|---|---|---|")
+for r in rows: print("| " + " | ".join(r) + " |")
+EOF
