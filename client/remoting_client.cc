@@ -233,19 +233,32 @@ absl::Status RemotingClient::Write(const std::shared_ptr<Conn>& conn, std::strin
 void RemotingClient::InvokeAsync(const std::string& addr, RemotingCommand request,
                                  std::chrono::milliseconds timeout, ResponseCallback done) {
   if (stopped_.load()) return done(absl::CancelledError("client shut down"));
-  absl::StatusOr<std::shared_ptr<Conn>> conn = GetConn(addr);
-  if (!conn.ok()) return done(conn.status());
   const int32_t opaque = next_opaque_.fetch_add(1);
   request.opaque = opaque;
   request.flag &= ~(remoting::kFlagResponse | remoting::kFlagOneway);
+  request.serialize_type = options_.serialize_type;
   absl::StatusOr<std::string> frame = remoting::EncodeFrame(request);
   if (!frame.ok()) return done(frame.status());
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // An open connection and the pending entry in one pass under mu_ (the common case); a first
+  // request to addr connects outside it.
+  std::shared_ptr<Conn> conn;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    pending_[opaque] = {*conn,
-                        Pending{std::move(done), std::chrono::steady_clock::now() + timeout}};
+    auto it = conns_.find(addr);
+    if (it != conns_.end()) {
+      conn = it->second;
+      pending_[opaque] = {conn, Pending{std::move(done), deadline}};
+    }
   }
-  if (absl::Status s = Write(*conn, std::move(*frame)); !s.ok()) {
+  if (conn == nullptr) {
+    absl::StatusOr<std::shared_ptr<Conn>> opened = GetConn(addr);
+    if (!opened.ok()) return done(opened.status());
+    conn = *opened;
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_[opaque] = {conn, Pending{std::move(done), deadline}};
+  }
+  if (absl::Status s = Write(conn, std::move(*frame)); !s.ok()) {
     ResponseCallback cb;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -254,7 +267,7 @@ void RemotingClient::InvokeAsync(const std::string& addr, RemotingCommand reques
       cb = std::move(it->second.second.done);
       pending_.erase(it);
     }
-    if (!absl::IsResourceExhausted(s)) Fail(*conn, s);
+    if (!absl::IsResourceExhausted(s)) Fail(conn, s);
     cb(s);
   }
 }
@@ -275,6 +288,7 @@ absl::Status RemotingClient::InvokeOneway(const std::string& addr, RemotingComma
   if (!conn.ok()) return conn.status();
   request.opaque = next_opaque_.fetch_add(1);
   request.flag = (request.flag & ~remoting::kFlagResponse) | remoting::kFlagOneway;
+  request.serialize_type = options_.serialize_type;
   absl::StatusOr<std::string> frame = remoting::EncodeFrame(request);
   if (!frame.ok()) return frame.status();
   absl::Status s = Write(*conn, std::move(*frame));
@@ -311,7 +325,7 @@ void RemotingClient::Fail(const std::shared_ptr<Conn>& conn, const absl::Status&
     for (auto p = pending_.begin(); p != pending_.end();) {
       if (p->second.first == conn) {
         failed.push_back(std::move(p->second.second.done));
-        p = pending_.erase(p);
+        pending_.erase(p++);
       } else {
         ++p;
       }
@@ -424,7 +438,7 @@ void RemotingClient::ExpireDeadlines() {
     for (auto p = pending_.begin(); p != pending_.end();) {
       if (p->second.second.deadline <= now) {
         expired.push_back(std::move(p->second.second.done));
-        p = pending_.erase(p);
+        pending_.erase(p++);
       } else {
         ++p;
       }

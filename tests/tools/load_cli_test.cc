@@ -149,15 +149,20 @@ TEST_F(LoadCliTest, ProduceModesThenConsumeEverything) {
                     "2", "--batch", "32", "--size", "100"});
   EXPECT_EQ(batch["sent"], 640);
   EXPECT_EQ(batch["send_latency_us"]["count"], 20);
-  EXPECT_EQ(Stored("LoadT"), 1440);
+  // The binary ROCKETMQ request header (-Drocketmq.serialize.type=ROCKETMQ in Java).
+  Json binary = Run({"produce", "--topic", "LoadT", "--count", "160", "--duration", "0",
+                     "--threads", "2", "--inflight", "8", "--serialize", "rocketmq"});
+  EXPECT_EQ(binary["sent"], 160);
+  EXPECT_EQ(binary["options"]["serialize"], "rocketmq");
+  EXPECT_EQ(Stored("LoadT"), 1600);
 
   // A fresh group from the first offset receives all of them.
   Json consume = Run({"consume", "--topic", "LoadT", "--group", "load_cg", "--from", "first",
-                      "--count", "1440", "--duration", "60", "--idle", "5"});
-  EXPECT_EQ(consume["received"], 1440);
+                      "--count", "1600", "--duration", "60", "--idle", "5"});
+  EXPECT_EQ(consume["received"], 1600);
   EXPECT_GT(consume["recv_msgs_per_s"].get<double>(), 0);
   // Bodies of >= 16 bytes carry the send stamp, so each message has an end-to-end latency.
-  EXPECT_EQ(consume["e2e_latency_us"]["count"], 1440);
+  EXPECT_EQ(consume["e2e_latency_us"]["count"], 1600);
 }
 
 TEST_F(LoadCliTest, EndToEndAtAFixedRate) {
