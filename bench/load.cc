@@ -57,6 +57,7 @@
 #include "client/consumer_common.h"
 #include "client/message.h"
 #include "client/producer.h"
+#include "client/pull_consumer.h"
 #include "client/push_consumer.h"
 #include "nlohmann/json.hpp"
 
@@ -104,6 +105,9 @@ consume / e2e:
   --consume-batch N    messages per listener call (default 32)
   --pull-batch N       messages asked per pull, 1..1024 (default 32; the broker answers at most
                        its maxTransferCountOnMessageInMemory)
+  --pull               consume: no push consumer; one thread per queue pulls with
+                       PullConsumer::PullVisit (views, no copies) from --from, committing
+                       nothing (the fastest read path)
   --idle S             consume: stop after S seconds without a message once some arrived
                        (default 5)
 
@@ -215,6 +219,7 @@ struct Options {
   int consume_threads = 8;
   int consume_batch = 32;
   int pull_batch = 32;
+  bool pull = false;
   double idle_s = 5;
 };
 
@@ -317,6 +322,8 @@ Options ParseArgs(int argc, char** argv) {
       o.consume_threads = static_cast<int>(ParseInt(flag, next(), 1, 1000));
     } else if (flag == "--consume-batch") {
       o.consume_batch = static_cast<int>(ParseInt(flag, next(), 1, 1024));
+    } else if (flag == "--pull") {
+      o.pull = true;
     } else if (flag == "--pull-batch") {
       o.pull_batch = static_cast<int>(ParseInt(flag, next(), 1, 1024));
     } else if (flag == "--idle") {
@@ -331,6 +338,7 @@ Options ParseArgs(int argc, char** argv) {
     UsageError("--batch > 1 sends sync batches: use --threads for concurrency, not --inflight");
   }
   if (o.producers > o.threads) o.producers = o.threads;
+  if (o.pull && o.mode != "consume") UsageError("--pull is for the consume mode");
   if (o.group.empty()) {
     if (o.mode == "produce") o.group = "benchmark_producer";
     if (o.mode == "consume") o.group = "benchmark_consumer";
@@ -359,15 +367,16 @@ struct Stats {
   std::atomic<int64_t> received{0};
   std::atomic<int64_t> received_bytes{0};
   std::atomic<int64_t> last_receive_ns{0};  // MonotonicNs of the latest listener call
-  Histogram send_lat;                       // interval, drained every second into send_total
+  std::atomic<int64_t> consume_errors{0};
+  Histogram send_lat;  // interval, drained every second into send_total
   Histogram send_total;
   Histogram e2e_lat;
   Histogram e2e_total;
   std::mutex err_mu;
   std::vector<std::string> error_samples;  // first few errors
 
-  void Error(const absl::Status& s) {
-    send_errors.fetch_add(1, std::memory_order_relaxed);
+  void Error(const absl::Status& s, bool consuming = false) {
+    (consuming ? consume_errors : send_errors).fetch_add(1, std::memory_order_relaxed);
     std::lock_guard<std::mutex> lock(err_mu);
     if (error_samples.size() < 5) error_samples.push_back(s.ToString());
   }
@@ -590,6 +599,83 @@ absl::StatusOr<std::unique_ptr<rsclient::PushConsumer>> StartConsumer(const Opti
   return consumer;
 }
 
+// consume --pull: one thread per readable queue reads with PullVisit (message views, no copies)
+// from the start offset --from names; nothing is committed.
+class PullReader {
+ public:
+  PullReader(const Options& o, Stats* stats) : o_(o), stats_(stats) {}
+  ~PullReader() { Shutdown(); }
+
+  absl::Status Start() {
+    rsclient::PullConsumerOptions po;
+    po.group = o_.group;
+    po.namesrv_addr = o_.namesrv;
+    po.instance_name = absl::StrCat("rs_load_p_", getpid());
+    consumer_ = std::make_unique<rsclient::PullConsumer>(po);
+    if (absl::Status s = consumer_->Start(); !s.ok()) return s;
+    absl::StatusOr<std::vector<rsclient::MessageQueue>> queues = consumer_->FetchQueues(o_.topic);
+    if (!queues.ok()) return queues.status();
+    const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+    std::vector<int64_t> starts;
+    for (const rsclient::MessageQueue& q : *queues) {
+      absl::StatusOr<int64_t> at = o_.from == "first"  ? consumer_->MinOffset(q)
+                                   : o_.from == "last" ? consumer_->MaxOffset(q)
+                                                       : consumer_->SearchOffset(q, now_ms);
+      if (!at.ok()) return at.status();
+      starts.push_back(*at);
+    }
+    for (size_t i = 0; i < queues->size(); ++i) {
+      threads_.emplace_back([this, q = (*queues)[i], at = starts[i]] { Read(q, at); });
+    }
+    return absl::OkStatus();
+  }
+
+  void Shutdown() {
+    for (std::thread& t : threads_) t.join();
+    threads_.clear();
+    if (consumer_) consumer_->Shutdown();
+  }
+
+ private:
+  void Read(const rsclient::MessageQueue& q, int64_t offset) {
+    while (!g_stop.load(std::memory_order_relaxed)) {
+      int64_t n = 0, bytes = 0;
+      absl::StatusOr<rsclient::PullResult> r = consumer_->PullVisit(
+          q, o_.expression, offset, o_.pull_batch, [&](const rsclient::MessageView& m) {
+            ++n;
+            bytes += static_cast<int64_t>(m.body.size());
+            if (m.body.size() >= 16 && m.body.substr(0, 8) == kStampMagic) {
+              int64_t sent;
+              std::memcpy(&sent, m.body.data() + 8, 8);
+              stats_->e2e_lat.Record(MonotonicNs() - sent);
+            }
+          });
+      if (!r.ok()) {
+        stats_->Error(r.status(), /*consuming=*/true);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        continue;
+      }
+      if (n > 0) {
+        int64_t total = stats_->received.fetch_add(n, std::memory_order_relaxed) + n;
+        stats_->received_bytes.fetch_add(bytes, std::memory_order_relaxed);
+        stats_->last_receive_ns.store(MonotonicNs(), std::memory_order_relaxed);
+        if (o_.count > 0 && total >= o_.count) g_stop.store(true);
+      }
+      if (r->next_begin_offset == offset) {  // nothing new (yet)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      offset = r->next_begin_offset;
+    }
+  }
+
+  const Options& o_;
+  Stats* stats_;
+  std::unique_ptr<rsclient::PullConsumer> consumer_;
+  std::vector<std::thread> threads_;
+};
+
 // ---- Reporting --------------------------------------------------------------------------------
 
 struct Summary {
@@ -619,7 +705,15 @@ int main(int argc, char** argv) {
   const bool consuming = o.mode != "produce";
 
   std::unique_ptr<rsclient::PushConsumer> consumer;
-  if (consuming) {
+  std::unique_ptr<PullReader> reader;
+  if (o.pull) {
+    reader = std::make_unique<PullReader>(o, &stats);
+    if (absl::Status s = reader->Start(); !s.ok()) {
+      std::fprintf(stderr, "rs_load: pull consumer: %s\n", s.ToString().c_str());
+      g_stop.store(true);
+      return 1;
+    }
+  } else if (consuming) {
     absl::StatusOr<std::unique_ptr<rsclient::PushConsumer>> c = StartConsumer(o, &stats);
     if (!c.ok()) {
       std::fprintf(stderr, "rs_load: consumer: %s\n", c.status().ToString().c_str());
@@ -728,6 +822,7 @@ int main(int argc, char** argv) {
   stats.e2e_lat.DrainInto(stats.e2e_total);
   if (load) load->Shutdown();
   if (consumer) consumer->Shutdown();
+  if (reader) reader->Shutdown();
 
   // produce and e2e: the sending time; consume: up to the last message received (not the idle
   // wait after it).
@@ -768,7 +863,7 @@ int main(int argc, char** argv) {
     for (const std::string& e : stats.error_samples)
       std::fprintf(stderr, "rs_load: error: %s\n", e.c_str());
   }
-  bool ok = errors == 0;
+  bool ok = errors == 0 && stats.consume_errors.load() == 0;
   if (o.mode == "e2e" && recv < sent) {
     std::fprintf(stderr,
                  "rs_load: e2e: %" PRId64 " of %" PRId64 " sent messages were not received\n",
@@ -797,7 +892,8 @@ int main(int argc, char** argv) {
                     {"consume_threads", o.consume_threads},
                     {"consume_batch", o.consume_batch},
                     {"pull_batch", o.pull_batch},
-                    {"serialize", o.rocketmq_header ? "rocketmq" : "json"}};
+                    {"serialize", o.rocketmq_header ? "rocketmq" : "json"},
+                    {"pull", o.pull}};
     j["seconds"] = secs;
     if (producing) {
       j["sent"] = sent;
@@ -808,6 +904,7 @@ int main(int argc, char** argv) {
     }
     if (consuming) {
       j["received"] = recv;
+      j["consume_errors"] = stats.consume_errors.load();
       j["recv_msgs_per_s"] = recv / secs;
       j["recv_MB_per_s"] = stats.received_bytes.load() / secs / 1e6;
       j["e2e_latency_us"] = LatencyJson(stats.e2e_total);

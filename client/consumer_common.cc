@@ -182,10 +182,11 @@ RemotingCommand MakePullRequest(const std::string& group, const MessageQueue& mq
   return r;
 }
 
-absl::StatusOr<PullResult> ParsePullResponse(const RemotingCommand& response,
-                                             const MessageQueue& mq, const std::string& broker_addr,
-                                             const SubscriptionData& sub,
-                                             const std::string& group) {
+namespace {
+
+// The status and offsets of a pull answer (no messages): codes 0/19/20/21, else an error.
+absl::StatusOr<PullResult> PullAnswerHeader(const RemotingCommand& response, const MessageQueue& mq,
+                                            const std::string& broker_addr) {
   PullResult result;
   switch (response.code) {
     case rc::kSuccess:
@@ -215,57 +216,103 @@ absl::StatusOr<PullResult> ParsePullResponse(const RemotingCommand& response,
   result.next_begin_offset = *next;
   result.min_offset = *min;
   result.max_offset = *max;
-  if (result.status != PullStatus::kFound) return result;
-  absl::StatusOr<std::vector<ReceivedMessage>> records = DecodeMessages(response.body);
-  if (!records.ok()) {
-    return absl::DataLossError(absl::StrCat("PULL_MESSAGE answer from ", broker_addr, " for ",
-                                            mq.ToString(), ": ", records.status().message()));
-  }
-  const std::string retry_topic = RetryTopic(group);
-  const std::string id_host = OffsetMsgIdHost(broker_addr);
-  const std::string min_offset = std::to_string(result.min_offset);
-  const std::string max_offset = std::to_string(result.max_offset);
-  result.messages.reserve(records->size());
-  for (ReceivedMessage& r : *records) {
-    ConsumedMessage m;
-    m.properties = DecodeProperties(r.properties);
-    m.tags = m.Property(kPropertyTags);
-    if (!sub.Matches(m.tags)) continue;
-    m.keys = m.Property(kPropertyKeys);
-    m.queue = mq;
-    m.topic = std::move(r.topic);
-    if (m.topic == retry_topic) {
-      if (std::string original = m.Property(kPropertyRetryTopic); !original.empty()) {
-        m.topic = std::move(original);
-      }
-    }
-    m.queue_offset = r.queue_offset;
-    m.commit_log_offset = r.commit_log_offset;
-    m.reconsume_times = r.reconsume_times;
-    m.sys_flag = r.sys_flag;
-    m.flag = r.flag;
-    m.born_timestamp_ms = r.born_timestamp_ms;
-    m.store_timestamp_ms = r.store_timestamp_ms;
+  return result;
+}
+
+}  // namespace
+
+std::string_view MessageView::Property(std::string_view name) const {
+  return FindPropertyView(properties, name);
+}
+
+absl::StatusOr<PullResult> VisitPullResponse(const RemotingCommand& response,
+                                             const MessageQueue& mq, const std::string& broker_addr,
+                                             const SubscriptionData& sub,
+                                             const MessageVisitor& visit) {
+  absl::StatusOr<PullResult> result = PullAnswerHeader(response, mq, broker_addr);
+  if (!result.ok() || result->status != PullStatus::kFound) return result;
+  std::string inflated;  // the body of a compressed record, reused
+  absl::Status bad_body;
+  absl::Status s = VisitRecords(response.body, [&](const RecordView& r) {
+    MessageView v;
+    v.tags = FindPropertyView(r.properties, kPropertyTags);
+    if (!sub.Matches(v.tags)) return absl::OkStatus();
+    v.queue = &mq;
+    v.topic = r.topic;
+    v.properties = r.properties;
+    v.queue_offset = r.queue_offset;
+    v.commit_log_offset = r.commit_log_offset;
+    v.reconsume_times = r.reconsume_times;
+    v.sys_flag = r.sys_flag;
+    v.flag = r.flag;
+    v.born_timestamp_ms = r.born_timestamp_ms;
+    v.store_timestamp_ms = r.store_timestamp_ms;
     // Compression type bits 0x700: 0 (older clients) and 0x300 are zlib; LZ4 / ZSTD bodies are
     // handed over as stored.
     const int32_t type = r.sys_flag & 0x700;
     if ((r.sys_flag & kSysFlagCompressed) != 0 && (type == 0 || type == 0x300)) {
       absl::StatusOr<std::string> body = UncompressBody(r.body, kMaxUncompressedBodyBytes);
       if (!body.ok()) {
-        return absl::DataLossError(absl::StrCat("message ", mq.ToString(), "@", r.queue_offset,
-                                                ": ", body.status().message()));
+        bad_body = absl::DataLossError(absl::StrCat("message ", mq.ToString(), "@", r.queue_offset,
+                                                    ": ", body.status().message()));
+        return bad_body;
       }
-      m.body = std::move(*body);
+      inflated = std::move(*body);
+      v.body = inflated;
     } else {
-      m.body = std::move(r.body);
+      v.body = r.body;
     }
-    m.offset_msg_id = OffsetMsgId(id_host, r.commit_log_offset);
-    m.msg_id = m.Property(kPropertyUniqKey);
-    if (m.msg_id.empty()) m.msg_id = m.offset_msg_id;
+    visit(v);
+    return absl::OkStatus();
+  });
+  if (!bad_body.ok()) return bad_body;
+  if (!s.ok()) {
+    return absl::DataLossError(absl::StrCat("PULL_MESSAGE answer from ", broker_addr, " for ",
+                                            mq.ToString(), ": ", s.message()));
+  }
+  return result;
+}
+
+absl::StatusOr<PullResult> ParsePullResponse(const RemotingCommand& response,
+                                             const MessageQueue& mq, const std::string& broker_addr,
+                                             const SubscriptionData& sub,
+                                             const std::string& group) {
+  const std::string retry_topic = RetryTopic(group);
+  const std::string id_host = OffsetMsgIdHost(broker_addr);
+  std::vector<ConsumedMessage> messages;
+  absl::StatusOr<PullResult> result =
+      VisitPullResponse(response, mq, broker_addr, sub, [&](const MessageView& v) {
+        ConsumedMessage& m = messages.emplace_back();
+        m.properties = DecodeProperties(v.properties);
+        m.tags = std::string(v.tags);
+        m.keys = m.Property(kPropertyKeys);
+        m.queue = mq;
+        m.topic = std::string(v.topic);
+        if (m.topic == retry_topic) {
+          if (std::string original = m.Property(kPropertyRetryTopic); !original.empty()) {
+            m.topic = std::move(original);
+          }
+        }
+        m.queue_offset = v.queue_offset;
+        m.commit_log_offset = v.commit_log_offset;
+        m.reconsume_times = v.reconsume_times;
+        m.sys_flag = v.sys_flag;
+        m.flag = v.flag;
+        m.born_timestamp_ms = v.born_timestamp_ms;
+        m.store_timestamp_ms = v.store_timestamp_ms;
+        m.body = std::string(v.body);
+        m.offset_msg_id = OffsetMsgId(id_host, v.commit_log_offset);
+        m.msg_id = m.Property(kPropertyUniqKey);
+        if (m.msg_id.empty()) m.msg_id = m.offset_msg_id;
+      });
+  if (!result.ok()) return result;
+  const std::string min_offset = std::to_string(result->min_offset);
+  const std::string max_offset = std::to_string(result->max_offset);
+  for (ConsumedMessage& m : messages) {
     m.properties[std::string(kPropertyMinOffset)] = min_offset;
     m.properties[std::string(kPropertyMaxOffset)] = max_offset;
-    result.messages.push_back(std::move(m));
   }
+  result->messages = std::move(messages);
   return result;
 }
 

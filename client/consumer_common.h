@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -104,6 +105,27 @@ struct PullResult {
   std::vector<ConsumedMessage> messages;
 };
 
+// A pulled message without copies (PullConsumer::PullVisit, VisitPullResponse): views into the
+// pull answer, valid only during the visitor call. Copy what must outlive it.
+struct MessageView {
+  const MessageQueue* queue = nullptr;  // where it was pulled from
+  // As stored: a message of %RETRY%<group> keeps its original topic in Property("RETRY_TOPIC").
+  std::string_view topic;
+  std::string_view tags;        // TAGS, empty when none
+  std::string_view body;        // inflated when the record carries sysFlag 0x1
+  std::string_view properties;  // every stored property, encoded "name\x01value\x02..."
+  int64_t queue_offset = 0;
+  int64_t commit_log_offset = 0;
+  int32_t reconsume_times = 0;
+  int32_t sys_flag = 0;
+  int32_t flag = 0;
+  int64_t born_timestamp_ms = 0;
+  int64_t store_timestamp_ms = 0;
+  // The value of a property, empty when absent.
+  std::string_view Property(std::string_view name) const;
+};
+using MessageVisitor = std::function<void(const MessageView&)>;
+
 // A PULL_MESSAGE request (header as protocol.md lists it).
 RemotingCommand MakePullRequest(const std::string& group, const MessageQueue& mq,
                                 const SubscriptionData& sub, int64_t offset, int32_t max_nums,
@@ -117,6 +139,14 @@ RemotingCommand MakePullRequest(const std::string& group, const MessageQueue& mq
 absl::StatusOr<PullResult> ParsePullResponse(const RemotingCommand& response,
                                              const MessageQueue& mq, const std::string& broker_addr,
                                              const SubscriptionData& sub, const std::string& group);
+// As ParsePullResponse, but hands each matching message to visit as a view (in queue order, on
+// the calling thread) instead of copying it into the result, whose `messages` stay empty. No
+// MIN_OFFSET / MAX_OFFSET properties are added (the result carries them) and retry topics are
+// not restored (see MessageView::topic).
+absl::StatusOr<PullResult> VisitPullResponse(const RemotingCommand& response,
+                                             const MessageQueue& mq, const std::string& broker_addr,
+                                             const SubscriptionData& sub,
+                                             const MessageVisitor& visit);
 
 // The IPv4 address clients put in their id: the first non-loopback interface address, else
 // 127.0.0.1.

@@ -16,8 +16,8 @@ class Reader {
     pos_ += static_cast<size_t>(n);
     return v;
   }
-  std::string Bytes(size_t n) {
-    std::string s(b_.substr(pos_, n));
+  std::string_view View(size_t n) {
+    std::string_view s = b_.substr(pos_, n);
     pos_ += n;
     return s;
   }
@@ -34,8 +34,8 @@ constexpr int32_t kMagicV2 = static_cast<int32_t>(0xDAA320AB);
 
 }  // namespace
 
-absl::StatusOr<std::vector<ReceivedMessage>> DecodeMessages(std::string_view bytes) {
-  std::vector<ReceivedMessage> out;
+absl::Status VisitRecords(std::string_view bytes,
+                          const std::function<absl::Status(const RecordView&)>& visit) {
   size_t at = 0;
   while (at < bytes.size()) {
     if (bytes.size() - at < 8) {
@@ -52,7 +52,7 @@ absl::StatusOr<std::vector<ReceivedMessage>> DecodeMessages(std::string_view byt
       return absl::InvalidArgumentError(absl::StrCat("record at byte ", at, ": bad magic"));
     }
     Reader r(bytes.substr(at, static_cast<size_t>(total)));
-    ReceivedMessage m;
+    RecordView m;
     // Fixed part up to the born host: 4+4+4+4+4+8+8+4+8 = 48 bytes.
     if (!r.Has(48)) return absl::InvalidArgumentError("record too short");
     r.Skip(12);  // size, magic, body CRC
@@ -73,32 +73,56 @@ absl::StatusOr<std::vector<ReceivedMessage>> DecodeMessages(std::string_view byt
     if (body_len < 0 || !r.Has(static_cast<size_t>(body_len) + 1)) {
       return absl::InvalidArgumentError(absl::StrCat("record at byte ", at, ": bad body length"));
     }
-    m.body = r.Bytes(static_cast<size_t>(body_len));
+    m.body = r.View(static_cast<size_t>(body_len));
     const size_t topic_len = magic == kMagicV2 ? r.Be(2) : r.Be(1);
     if (!r.Has(topic_len + 2)) return absl::InvalidArgumentError("bad topic length");
-    m.topic = r.Bytes(topic_len);
+    m.topic = r.View(topic_len);
     const size_t props_len = r.Be(2);
     if (!r.Has(props_len)) return absl::InvalidArgumentError("bad properties length");
-    m.properties = r.Bytes(props_len);
-    out.push_back(std::move(m));
+    m.properties = r.View(props_len);
+    if (absl::Status s = visit(m); !s.ok()) return s;
     at += static_cast<size_t>(total);
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<ReceivedMessage>> DecodeMessages(std::string_view bytes) {
+  std::vector<ReceivedMessage> out;
+  absl::Status s = VisitRecords(bytes, [&out](const RecordView& v) {
+    ReceivedMessage m;
+    m.topic = std::string(v.topic);
+    m.queue_id = v.queue_id;
+    m.flag = v.flag;
+    m.sys_flag = v.sys_flag;
+    m.queue_offset = v.queue_offset;
+    m.commit_log_offset = v.commit_log_offset;
+    m.born_timestamp_ms = v.born_timestamp_ms;
+    m.store_timestamp_ms = v.store_timestamp_ms;
+    m.reconsume_times = v.reconsume_times;
+    m.body = std::string(v.body);
+    m.properties = std::string(v.properties);
+    out.push_back(std::move(m));
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
   return out;
 }
 
-std::string GetProperty(std::string_view properties, std::string_view key) {
+std::string_view FindPropertyView(std::string_view properties, std::string_view key) {
   size_t start = 0;
   while (start < properties.size()) {
     size_t end = properties.find('\x02', start);
     if (end == std::string_view::npos) end = properties.size();
     const std::string_view seg = properties.substr(start, end - start);
     const size_t sep = seg.find('\x01');
-    if (sep != std::string_view::npos && seg.substr(0, sep) == key) {
-      return std::string(seg.substr(sep + 1));
-    }
+    if (sep != std::string_view::npos && seg.substr(0, sep) == key) return seg.substr(sep + 1);
     start = end + 1;
   }
-  return "";
+  return {};
+}
+
+std::string GetProperty(std::string_view properties, std::string_view key) {
+  return std::string(FindPropertyView(properties, key));
 }
 
 }  // namespace rsclient

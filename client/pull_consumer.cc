@@ -48,27 +48,48 @@ absl::StatusOr<std::vector<MessageQueue>> PullConsumer::FetchQueues(const std::s
   return route->ReadableQueues(topic);
 }
 
+absl::StatusOr<PullConsumer::Prepared> PullConsumer::Prepare(const MessageQueue& mq,
+                                                             const std::string& expression,
+                                                             int64_t offset, int32_t max_nums,
+                                                             bool block_if_not_found) {
+  if (absl::Status s = Ready(); !s.ok()) return s;
+  if (max_nums < 1 || max_nums > kMaxPullNums) {
+    return absl::InvalidArgumentError(absl::StrCat("max_nums must be 1..", kMaxPullNums));
+  }
+  if (offset < 0) return absl::InvalidArgumentError("negative offset");
+  absl::StatusOr<SubscriptionData> sub = ParseSubscription(mq.topic, expression);
+  if (!sub.ok()) return sub.status();
+  absl::StatusOr<std::string> addr = api_->ReadAddr(mq);
+  if (!addr.ok()) return addr.status();
+  const int32_t sys_flag = kPullSubscription | (block_if_not_found ? kPullSuspend : 0);
+  Prepared p{*addr, *sub,
+             MakePullRequest(options_.group, mq, *sub, offset, max_nums, sys_flag, 0,
+                             options_.broker_suspend_max_time.count()),
+             block_if_not_found ? options_.block_pull_timeout : options_.pull_timeout};
+  return p;
+}
+
 void PullConsumer::PullAsync(const MessageQueue& mq, const std::string& expression, int64_t offset,
                              int32_t max_nums, bool block_if_not_found, PullCallback done) {
-  if (absl::Status s = Ready(); !s.ok()) return done(s);
-  if (max_nums < 1 || max_nums > kMaxPullNums) {
-    return done(absl::InvalidArgumentError(absl::StrCat("max_nums must be 1..", kMaxPullNums)));
-  }
-  if (offset < 0) return done(absl::InvalidArgumentError("negative offset"));
-  absl::StatusOr<SubscriptionData> sub = ParseSubscription(mq.topic, expression);
-  if (!sub.ok()) return done(sub.status());
-  absl::StatusOr<std::string> addr = api_->ReadAddr(mq);
-  if (!addr.ok()) return done(addr.status());
-  const int32_t sys_flag = kPullSubscription | (block_if_not_found ? kPullSuspend : 0);
-  RemotingCommand request = MakePullRequest(options_.group, mq, *sub, offset, max_nums, sys_flag, 0,
-                                            options_.broker_suspend_max_time.count());
-  client_->InvokeAsync(*addr, std::move(request),
-                       block_if_not_found ? options_.block_pull_timeout : options_.pull_timeout,
-                       [mq, addr = *addr, sub = *sub, group = options_.group,
+  absl::StatusOr<Prepared> p = Prepare(mq, expression, offset, max_nums, block_if_not_found);
+  if (!p.ok()) return done(p.status());
+  client_->InvokeAsync(p->addr, std::move(p->request), p->timeout,
+                       [mq, addr = p->addr, sub = std::move(p->sub), group = options_.group,
                         done = std::move(done)](absl::StatusOr<RemotingCommand> r) {
                          if (!r.ok()) return done(r.status());
                          done(ParsePullResponse(*r, mq, addr, sub, group));
                        });
+}
+
+absl::StatusOr<PullResult> PullConsumer::PullVisit(const MessageQueue& mq,
+                                                   const std::string& expression, int64_t offset,
+                                                   int32_t max_nums, const MessageVisitor& visit) {
+  absl::StatusOr<Prepared> p = Prepare(mq, expression, offset, max_nums, false);
+  if (!p.ok()) return p.status();
+  absl::StatusOr<RemotingCommand> r =
+      client_->InvokeSync(p->addr, std::move(p->request), p->timeout);
+  if (!r.ok()) return r.status();
+  return VisitPullResponse(*r, mq, p->addr, p->sub, visit);
 }
 
 absl::StatusOr<PullResult> PullConsumer::Pull(const MessageQueue& mq, const std::string& expression,

@@ -62,6 +62,13 @@ class PullConsumer {
   absl::StatusOr<PullResult> PullBlockIfNotFound(const MessageQueue& mq,
                                                  const std::string& expression, int64_t offset,
                                                  int32_t max_nums);
+  // As Pull, without copies: calls visit for each matching message (on the calling thread, in
+  // queue order) with views into the answer, valid only during the call; the result's
+  // `messages` stay empty. Retry topics are not restored (see MessageView). For reading at the
+  // speed of the page cache.
+  absl::StatusOr<PullResult> PullVisit(const MessageQueue& mq, const std::string& expression,
+                                       int64_t offset, int32_t max_nums,
+                                       const MessageVisitor& visit);
   // Pull without blocking: done runs once, on the transport's I/O thread (it must not block).
   void PullAsync(const MessageQueue& mq, const std::string& expression, int64_t offset,
                  int32_t max_nums, bool block_if_not_found, PullCallback done);
@@ -81,6 +88,15 @@ class PullConsumer {
 
  private:
   absl::Status Ready() const;
+  // A checked PULL_MESSAGE request and where it goes.
+  struct Prepared {
+    std::string addr;
+    SubscriptionData sub;
+    RemotingCommand request;
+    std::chrono::milliseconds timeout;
+  };
+  absl::StatusOr<Prepared> Prepare(const MessageQueue& mq, const std::string& expression,
+                                   int64_t offset, int32_t max_nums, bool block_if_not_found);
 
   const PullConsumerOptions options_;
   std::string client_id_;

@@ -616,6 +616,34 @@ TEST(PullConsumer, PullsDecodesAndManagesOffsets) {
   EXPECT_EQ(r->messages[3].offset_msg_id.size(), 32u);
   EXPECT_EQ(r->messages[3].msg_id, r->messages[3].offset_msg_id);  // no UNIQ_KEY sent
 
+  // The same through views: bodies inflated, tags filtered, nothing copied into the result.
+  std::vector<std::pair<int64_t, std::string>> seen;
+  auto visited = pull.PullVisit(q0, "*", 0, 32, [&](const rsclient::MessageView& v) {
+    EXPECT_EQ(v.queue, &q0);
+    EXPECT_EQ(v.topic, topic);
+    EXPECT_EQ(v.tags, v.Property("TAGS"));
+    seen.emplace_back(v.queue_offset, std::string(v.body));
+  });
+  ASSERT_TRUE(visited.ok()) << visited.status();
+  EXPECT_EQ(visited->status, PullStatus::kFound);
+  EXPECT_TRUE(visited->messages.empty());
+  EXPECT_EQ(visited->next_begin_offset, 10);
+  ASSERT_EQ(seen.size(), r->messages.size());
+  for (size_t i = 0; i < seen.size(); ++i) {
+    EXPECT_EQ(seen[i].first, r->messages[i].queue_offset);
+    EXPECT_EQ(seen[i].second, r->messages[i].body);
+  }
+  int tagged_views = 0;
+  ASSERT_TRUE(pull.PullVisit(q0, "A", 0, 32,
+                             [&](const rsclient::MessageView& v) {
+                               EXPECT_EQ(v.tags, "A");
+                               ++tagged_views;
+                             })
+                  .ok());
+  EXPECT_EQ(tagged_views, 5);
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      pull.PullVisit(q0, "*", 0, 0, [](const rsclient::MessageView&) {}).status()));
+
   auto tagged = pull.Pull(q0, "A", 0, 32);
   ASSERT_TRUE(tagged.ok());
   EXPECT_EQ(tagged->status, PullStatus::kFound);

@@ -163,6 +163,13 @@ TEST_F(LoadCliTest, ProduceModesThenConsumeEverything) {
   EXPECT_GT(consume["recv_msgs_per_s"].get<double>(), 0);
   // Bodies of >= 16 bytes carry the send stamp, so each message has an end-to-end latency.
   EXPECT_EQ(consume["e2e_latency_us"]["count"], 1600);
+  EXPECT_EQ(consume["consume_errors"], 0);
+  // The pull path (views, one thread per queue) reads the same messages.
+  Json pull = Run({"consume", "--topic", "LoadT", "--group", "load_pull", "--from", "first",
+                   "--pull", "--pull-batch", "1024", "--count", "1600", "--duration", "60"});
+  EXPECT_EQ(pull["received"], 1600);
+  EXPECT_EQ(pull["e2e_latency_us"]["count"], 1600);
+  EXPECT_EQ(pull["options"]["pull"], true);
 }
 
 TEST_F(LoadCliTest, EndToEndAtAFixedRate) {
