@@ -92,6 +92,8 @@ produce / e2e:
   --keys               give every message a unique key (indexed by the broker)
   --group NAME         producer group (default benchmark_producer)
   --send-timeout-ms MS per-request timeout (default 3000)
+  --warmup S           send for S seconds first without counting or timing (default 0; e2e 1,
+                       so that connections, routes and the consumer's first pulls are set up)
   --serialize json|rocketmq  request header encoding (default json, as Java's default;
                        rocketmq = the binary header of -Drocketmq.serialize.type=ROCKETMQ)
 
@@ -221,6 +223,7 @@ struct Options {
   int pull_batch = 32;
   bool pull = false;
   double idle_s = 5;
+  double warmup_s = -1;  // -1: 1 s for e2e, 0 otherwise
 };
 
 [[noreturn]] void UsageError(const std::string& why) {
@@ -326,6 +329,8 @@ Options ParseArgs(int argc, char** argv) {
       o.pull = true;
     } else if (flag == "--pull-batch") {
       o.pull_batch = static_cast<int>(ParseInt(flag, next(), 1, 1024));
+    } else if (flag == "--warmup") {
+      o.warmup_s = ParseDouble(flag, next(), 0, 3600);
     } else if (flag == "--idle") {
       o.idle_s = ParseDouble(flag, next(), 0.1, 1e6);
     } else {
@@ -333,6 +338,8 @@ Options ParseArgs(int argc, char** argv) {
     }
   }
   if (o.duration_s == 0 && o.count == 0) UsageError("--duration 0 needs --count");
+  if (o.warmup_s < 0) o.warmup_s = o.mode == "e2e" ? 1 : 0;
+  if (o.warmup_s > 0 && o.mode == "consume") UsageError("--warmup is for produce and e2e");
   if (o.mode == "e2e" && o.size < 16) UsageError("e2e needs --size >= 16 for the stamp");
   if (o.batch > 1 && o.inflight > 1) {
     UsageError("--batch > 1 sends sync batches: use --threads for concurrency, not --inflight");
@@ -350,6 +357,10 @@ Options ParseArgs(int argc, char** argv) {
 // ---- Shared state -----------------------------------------------------------------------------
 
 constexpr std::string_view kStampMagic = "RSLOAD01";
+// Messages sent during the warm-up: received and ignored.
+constexpr std::string_view kWarmupMagic = "RSLOADWU";
+// MonotonicNs from which sends count (the end of the warm-up).
+std::atomic<int64_t> g_measure_from_ns{0};
 
 int64_t MonotonicNs() {
   timespec ts;
@@ -475,9 +486,9 @@ class Load {
     return std::min(n, o_.count - before);
   }
 
-  void Fill(rsclient::Message& m, int t, int64_t seq) {
+  void Fill(rsclient::Message& m, int t, int64_t seq, bool warm) {
     if (m.body.size() >= 16) {
-      std::memcpy(m.body.data(), kStampMagic.data(), 8);
+      std::memcpy(m.body.data(), (warm ? kWarmupMagic : kStampMagic).data(), 8);
       int64_t now = MonotonicNs();
       std::memcpy(m.body.data() + 8, &now, 8);
     }
@@ -498,7 +509,9 @@ class Load {
     int64_t seq = 0;
     Window window(o_.inflight);
     while (!g_stop.load(std::memory_order_relaxed) && Clock::now() < deadline) {
-      int64_t n = Claim(per_request);
+      // Warm-up sends (before g_measure_from_ns) are neither counted nor timed.
+      const bool warm = MonotonicNs() < g_measure_from_ns.load(std::memory_order_relaxed);
+      int64_t n = warm ? per_request : Claim(per_request);
       if (n == 0) break;
       if (interval_ns > 0) {
         next_at += std::chrono::nanoseconds(static_cast<int64_t>(interval_ns));
@@ -511,21 +524,21 @@ class Load {
       }
       if (per_request > 1) {
         std::vector<rsclient::Message> batch(static_cast<size_t>(n), tmpl);
-        for (auto& m : batch) Fill(m, t, seq++);
+        for (auto& m : batch) Fill(m, t, seq++, warm);
         int64_t t0 = MonotonicNs();
         absl::StatusOr<rsclient::SendResult> r = producer.SendBatch(batch);
-        Done(r.status(), t0, n);
+        Done(r.status(), t0, n, warm);
       } else if (o_.inflight == 1) {
-        Fill(tmpl, t, seq++);
+        Fill(tmpl, t, seq++, warm);
         int64_t t0 = MonotonicNs();
         absl::StatusOr<rsclient::SendResult> r = producer.Send(tmpl);
-        Done(r.status(), t0, 1);
+        Done(r.status(), t0, 1, warm);
       } else {
         window.Acquire();
-        Fill(tmpl, t, seq++);
+        Fill(tmpl, t, seq++, warm);
         int64_t t0 = MonotonicNs();
-        producer.SendAsync(tmpl, [this, t0, &window](absl::StatusOr<rsclient::SendResult> r) {
-          Done(r.status(), t0, 1);
+        producer.SendAsync(tmpl, [this, t0, warm, &window](absl::StatusOr<rsclient::SendResult> r) {
+          Done(r.status(), t0, 1, warm);
           window.Release();
         });
       }
@@ -534,12 +547,13 @@ class Load {
     window.Drain();
   }
 
-  void Done(const absl::Status& s, int64_t t0, int64_t n) {
+  void Done(const absl::Status& s, int64_t t0, int64_t n, bool warm) {
     int64_t lat = MonotonicNs() - t0;
     if (!s.ok()) {
       stats_->Error(s);
       return;
     }
+    if (warm) return;
     stats_->send_lat.Record(lat);
     stats_->sent.fetch_add(n, std::memory_order_relaxed);
     stats_->sent_bytes.fetch_add(n * o_.size, std::memory_order_relaxed);
@@ -581,8 +595,12 @@ absl::StatusOr<std::unique_ptr<rsclient::PushConsumer>> StartConsumer(const Opti
   consumer->RegisterMessageListener([stats](const std::vector<rsclient::ConsumedMessage>& msgs,
                                             rsclient::ConsumeConcurrentlyContext&) {
     int64_t now = MonotonicNs();
-    int64_t bytes = 0;
+    int64_t bytes = 0, counted = 0;
     for (const rsclient::ConsumedMessage& m : msgs) {
+      if (m.body.size() >= 16 && std::memcmp(m.body.data(), kWarmupMagic.data(), 8) == 0) {
+        continue;  // sent during a warm-up
+      }
+      ++counted;
       bytes += static_cast<int64_t>(m.body.size());
       if (m.body.size() >= 16 && std::memcmp(m.body.data(), kStampMagic.data(), 8) == 0) {
         int64_t sent;
@@ -590,7 +608,7 @@ absl::StatusOr<std::unique_ptr<rsclient::PushConsumer>> StartConsumer(const Opti
         stats->e2e_lat.Record(now - sent);
       }
     }
-    stats->received.fetch_add(static_cast<int64_t>(msgs.size()), std::memory_order_relaxed);
+    stats->received.fetch_add(counted, std::memory_order_relaxed);
     stats->received_bytes.fetch_add(bytes, std::memory_order_relaxed);
     stats->last_receive_ns.store(now, std::memory_order_relaxed);
     return rsclient::ConsumeConcurrentlyStatus::kConsumeSuccess;
@@ -644,6 +662,7 @@ class PullReader {
       int64_t n = 0, bytes = 0;
       absl::StatusOr<rsclient::PullResult> r = consumer_->PullVisit(
           q, o_.expression, offset, o_.pull_batch, [&](const rsclient::MessageView& m) {
+            if (m.body.size() >= 16 && m.body.substr(0, 8) == kWarmupMagic) return;
             ++n;
             bytes += static_cast<int64_t>(m.body.size());
             if (m.body.size() >= 16 && m.body.substr(0, 8) == kStampMagic) {
@@ -739,8 +758,12 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
 
-  const auto start = Clock::now();
-  const int64_t start_ns = MonotonicNs();
+  // The warm-up runs before `start`: its sends are not counted (see Load::Worker).
+  const auto warmup =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.warmup_s));
+  g_measure_from_ns.store(MonotonicNs() + std::chrono::nanoseconds(warmup).count());
+  const auto start = Clock::now() + warmup;
+  const int64_t start_ns = g_measure_from_ns.load();
   const auto deadline = o.duration_s > 0 ? start + std::chrono::duration_cast<Clock::duration>(
                                                        std::chrono::duration<double>(o.duration_s))
                                          : Clock::time_point::max();
@@ -893,7 +916,8 @@ int main(int argc, char** argv) {
                     {"consume_batch", o.consume_batch},
                     {"pull_batch", o.pull_batch},
                     {"serialize", o.rocketmq_header ? "rocketmq" : "json"},
-                    {"pull", o.pull}};
+                    {"pull", o.pull},
+                    {"warmup_s", o.warmup_s}};
     j["seconds"] = secs;
     if (producing) {
       j["sent"] = sent;
