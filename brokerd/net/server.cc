@@ -30,6 +30,7 @@ struct WakeState {
   std::vector<uint64_t> dirty;  // connections with new output or a close request
   std::atomic<bool> stop{false};
   int efd = -1;
+  std::atomic<std::thread::id> loop_thread{};  // the thread running Server::Loop
 
   ~WakeState() {
     if (efd >= 0) close(efd);
@@ -47,8 +48,9 @@ struct WakeState {
       if (!alive) return false;
       // Only the first entry needs a wake-up: the loop takes the whole list when it runs, so a
       // non-empty list already has a write to the eventfd on its way (one syscall per batch of
-      // responses instead of one per response).
-      wake = dirty.empty();
+      // responses instead of one per response). The loop itself (a handler answering at once)
+      // needs none: it drains the list until empty before it waits again.
+      wake = dirty.empty() && std::this_thread::get_id() != loop_thread.load();
       dirty.push_back(id);
     }
     if (wake) Wake();
@@ -198,6 +200,7 @@ void Server::Wait() {
 
 void Server::Loop() {
   Impl& im = *impl_;
+  wake_->loop_thread.store(std::this_thread::get_id());
   auto arm_accept = [&] {
     im.accept_len = sizeof(im.accept_addr);
     io_uring_sqe* sqe = im.Sqe();
@@ -392,16 +395,21 @@ void Server::Loop() {
       }
     }
     io_uring_cq_advance(&im.ring, count);
-    std::vector<uint64_t> dirty;
-    {
-      std::lock_guard<std::mutex> lock(wake_->mu);
-      dirty.swap(wake_->dirty);
-    }
-    for (uint64_t id : dirty) {
-      auto it = im.conns.find(id);
-      if (it != im.conns.end()) {
-        std::shared_ptr<Connection> c = it->second;
-        flush(c);
+    // Until empty: flushing may run handlers (a close) that mark connections dirty from this
+    // thread, which does not wake the loop (WakeState::MarkDirty).
+    while (true) {
+      std::vector<uint64_t> dirty;
+      {
+        std::lock_guard<std::mutex> lock(wake_->mu);
+        dirty.swap(wake_->dirty);
+      }
+      if (dirty.empty()) break;
+      for (uint64_t id : dirty) {
+        auto it = im.conns.find(id);
+        if (it != im.conns.end()) {
+          std::shared_ptr<Connection> c = it->second;
+          flush(c);
+        }
       }
     }
   }
