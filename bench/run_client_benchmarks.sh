@@ -9,7 +9,7 @@
 #        with rs_load, brokerd and namesrvd: cmake --build --preset release)
 # Env:   REPS (runs of each of ours, default 3), SECONDS_PER_RUN (default 5),
 #        PEERS=0 to skip the peers, PEER_REPS (default 1), OUT (results dir, default a temp dir)
-# Needs: python3 (tables), ~3 GB free in OUT. Runtime: ~4 min ours + ~2 min peers.
+# Needs: python3 (tables), taskset (util-linux), ~4 GB free in OUT. Runtime: ~4 min ours + ~2 min peers.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build/release}
@@ -66,19 +66,27 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 "$build/brokerd/namesrvd" -c "$OUT/ours/namesrv.conf" > "$OUT/ours/namesrvd.log" 2>&1 & pids+=($!)
 "$build/brokerd/brokerd" -c "$OUT/ours/broker.conf" > "$OUT/ours/brokerd.log" 2>&1 & pids+=($!)
+BRPID=$!
 NS="127.0.0.1:$NSPORT"
 for i in $(seq 100); do
   "$L" produce --namesrv "$NS" --topic Warmup --count 1 --duration 0 --quiet >/dev/null 2>&1 && break
   sleep 0.2
 done
 
-# run NAME ARGS...: REPS runs of rs_load, each summary in $OUT/ours/NAME.N.json
+# run NAME ARGS...: REPS runs of rs_load, each summary in $OUT/ours/NAME.N.json. With PIN=1 the
+# broker's threads and rs_load all run on CPU 0 (taskset): a wake-up then never crosses CPUs,
+# which on this virtual machine costs tens of microseconds each (see docs/benchmarks.md).
 run() {
   local name=$1; shift
+  local pre=()
+  if [ "${PIN:-0}" = 1 ]; then
+    taskset -a -p -c 0 "$BRPID" >/dev/null; pre=(taskset -c 0)
+  fi
   for r in $(seq "$REPS"); do
-    echo "+ rs_load $* --duration $SECS" >&2
-    "$L" "$@" --namesrv "$NS" --duration "$SECS" --quiet --json "$OUT/ours/$name.$r.json" >&2 || true
+    echo "+ ${pre[*]} rs_load $* --duration $SECS" >&2
+    "${pre[@]}" "$L" "$@" --namesrv "$NS" --duration "$SECS" --quiet --json "$OUT/ours/$name.$r.json" >&2 || true
   done
+  if [ "${PIN:-0}" = 1 ]; then taskset -a -p -c "0-$(( $(nproc) - 1 ))" "$BRPID" >/dev/null; fi
 }
 med() { # med NAME FIELD...: median over the runs of a (nested) JSON field
   python3 - "$OUT/ours" "$@" <<'EOF'
@@ -100,9 +108,11 @@ run p100_window  produce --topic W100  --size 100  --threads 4 --inflight 64
 run p100_winbin  produce --topic W100  --size 100  --threads 4 --inflight 64 --serialize rocketmq
 run p1k_window   produce --topic W1K   --size 1024 --threads 4 --inflight 64
 run p100_one     produce --topic O100  --size 100  --threads 1 --inflight 1
+PIN=1 run p100_one_pin produce --topic O100 --size 100 --threads 1 --inflight 1
 half=$(python3 -c "print(int(float('$(med p1k_window send_msgs_per_s)') / 2))")
 run e2e1k_half   e2e --topic E1K --size 1024 --threads 4 --inflight 16 --rate "$half"
 run e2e1k_5k     e2e --topic E1K --size 1024 --threads 4 --inflight 16 --rate 5000
+PIN=1 run e2e1k_5k_pin e2e --topic E1K --size 1024 --threads 2 --inflight 16 --rate 5000
 # Consume from the page cache: what the 100 B batch runs stored (a fresh group each run), with
 # PullVisit (views, one thread per queue) and with the push consumer (copies), 1024 per pull
 # (the broker allows it: maxTransferCountOnMessageInMemory above) and the default 32.
@@ -151,10 +161,12 @@ rows = [
      f"{k(med('p100_one','send_msgs_per_s'))} req/s, p50 {med('p100_one','send_latency_us','p50'):.0f} us, p99 {med('p100_one','send_latency_us','p99'):.0f} us",
      f"{p(*R,'100','unbatched_msgs_per_s')} req/s, {p(*R,'100','unbatched_p50_us')} / {p(*R,'100','unbatched_p99_us')} us",
      f"{p(*N,'100','unbatched_msgs_per_s')} req/s, {p(*N,'100','unbatched_p50_us')} / {p(*N,'100','unbatched_p99_us')} us"),
+  ("strictly 1 in flight, 100 B, client and broker on one CPU", "(same)",
+     f"{k(med('p100_one_pin','send_msgs_per_s'))} req/s, p50 {med('p100_one_pin','send_latency_us','p50'):.0f} us, p99 {med('p100_one_pin','send_latency_us','p99'):.0f} us", "-", "-"),
   (f"end-to-end at half peak ({int(half):,} msg/s), 1 KiB", "p50 <= 200 us, p99 <= 1 ms",
      f"p50 {med('e2e1k_half','e2e_latency_us','p50'):.0f} us, p99 {med('e2e1k_half','e2e_latency_us','p99'):.0f} us ({k(med('e2e1k_half','send_msgs_per_s'))} msg/s sent)", "-", "-"),
   ("end-to-end at 5,000 msg/s, 1 KiB", "(low load)",
-     f"p50 {med('e2e1k_5k','e2e_latency_us','p50'):.0f} us, p99 {med('e2e1k_5k','e2e_latency_us','p99'):.0f} us", "-", "-"),
+     f"p50 {med('e2e1k_5k','e2e_latency_us','p50'):.0f} us, p99 {med('e2e1k_5k','e2e_latency_us','p99'):.0f} us; on one CPU: p50 {med('e2e1k_5k_pin','e2e_latency_us','p50'):.0f} us, p99 {med('e2e1k_5k_pin','e2e_latency_us','p99'):.0f} us", "-", "-"),
   ("consume from page cache, 100 B", ">= 2,000,000 msg/s",
      f"{k(med('c100_view','recv_msgs_per_s'))} msg/s (PullVisit, 1024/pull); push consumer {k(med('c100_push','recv_msgs_per_s'))} (1024/pull), {k(med('c100_push32','recv_msgs_per_s'))} (32/pull)",
      p(*R,"100","consume_msgs_per_s"), p(*N,"100","consume_msgs_per_s")),
