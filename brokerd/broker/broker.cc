@@ -636,14 +636,16 @@ void Broker::PutAndRespond(net::Connection& conn, const RemotingCommand& request
                                send_back, inflight = inflight_puts_,
                                hold = hold_](absl::StatusOr<libstore::PutResult> result) mutable {
     inflight->fetch_sub(1);
-    if (result.ok()) {  // wake held pulls, if there are any (no futex wake per put otherwise)
-      bool any = false;
+    if (result.ok()) {
+      // Wake the hold thread if pulls are held, once per scan: a put that finds `woken` set
+      // has a wake-up on its way already (no futex wake per put).
+      bool wake = false;
       {
         std::lock_guard<std::mutex> lock(hold->mu);
-        any = !hold->held.empty() || hold->scanning;
-        if (any) hold->woken = true;
+        wake = (!hold->held.empty() || hold->scanning) && !hold->woken;
+        if (wake) hold->woken = true;
       }
-      if (any) hold->cv.notify_all();
+      if (wake) hold->cv.notify_one();
     }
     if (oneway) return;
     if (send_back) {
