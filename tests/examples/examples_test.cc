@@ -4,12 +4,6 @@
 // against a long-lived broker would; each run must exit 0 and print its summary line. Also
 // --help, misuse (exit 2) and an unreachable name server (exit 1 with the status printed).
 // Every run is killed after 60 s.
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <memory>
 #include <string>
@@ -17,6 +11,7 @@
 #include <vector>
 
 #include "../broker/harness.h"
+#include "../tools/tool_process.h"
 #include "client/remoting_client.h"
 #include "client/route.h"
 #include "gtest/gtest.h"
@@ -27,67 +22,12 @@ using brokerd_test::Brokerd;
 using brokerd_test::Namesrvd;
 using std::chrono::milliseconds;
 
-struct Result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
+using tool_test::Describe;
+using tool_test::Result;
 
 // Runs the binary at path with args and returns its exit code and output; kills it after 60 s.
 Result RunExample(const char* path, const std::vector<std::string>& args) {
-  int out_pipe[2], err_pipe[2];
-  if (pipe(out_pipe) != 0 || pipe(err_pipe) != 0) return {};
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out_pipe[1], 1);
-    dup2(err_pipe[1], 2);
-    close(out_pipe[0]);
-    close(err_pipe[0]);
-    close(out_pipe[1]);
-    close(err_pipe[1]);
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(path));
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(path, argv.data());
-    _exit(127);
-  }
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-  Result r;
-  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  std::string* sinks[2] = {&r.out, &r.err};
-  int open_fds = 2;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (open_fds > 0 && std::chrono::steady_clock::now() < deadline) {
-    if (poll(fds, 2, 200) <= 0) continue;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP)) == 0) continue;
-      char buf[4096];
-      ssize_t n = read(fds[i].fd, buf, sizeof(buf));
-      if (n > 0) {
-        sinks[i]->append(buf, static_cast<size_t>(n));
-      } else {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-      }
-    }
-  }
-  for (auto& f : fds) {
-    if (f.fd >= 0) {
-      kill(pid, SIGKILL);
-      close(f.fd);
-    }
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string Describe(const Result& r) {
-  return "exit " + std::to_string(r.code) + "\nstdout:\n" + r.out + "stderr:\n" + r.err;
+  return tool_test::RunTool(path, path, args);
 }
 
 // How many lines of text start with prefix and contain part.
