@@ -275,6 +275,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Open(const config::BrokerConfig&
 Broker::Broker(config::BrokerConfig config, std::unique_ptr<libstore::MessageStore> store)
     : config_(std::move(config)),
       store_(std::move(store)),
+      locks_(config_.rebalance_lock_max_live_time_ms),
       boot_timestamp_ms_(configfile::NowMs()) {}
 
 Broker::~Broker() { (void)Close(); }

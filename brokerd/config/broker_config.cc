@@ -228,6 +228,7 @@ void VisitBrokerKeys(C& c, V& v) {
   v.Int32("maxTransferBytesOnMessageInMemory", &c.max_transfer_bytes_on_message_in_memory, 1,
           kMaxTransferBytes);
   v.Int32("maxFrameBytes", &c.max_frame_bytes, kMinMaxFrameBytes, kMaxMaxFrameBytes);
+  v.Int64("rebalanceLockMaxLiveTime", &c.rebalance_lock_max_live_time_ms, 1, INT64_MAX);
   v.Int32("maxConnections", &c.max_connections, 1, kMaxMaxConnections);
 }
 

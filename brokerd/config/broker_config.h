@@ -128,7 +128,10 @@ struct BrokerConfig {
   int32_t max_transfer_bytes_on_message_in_memory = 262144;  // maxTransferBytesOnMessageInMemory
 
   // ---- Bounds of our own (not RocketMQ keys) ----
-  int32_t max_frame_bytes = kDefaultMaxFrameBytes;   // maxFrameBytes (ours)
+  int32_t max_frame_bytes = kDefaultMaxFrameBytes;  // maxFrameBytes (ours)
+  // A queue lock of an orderly consumer lapses when not renewed for this long (Java reads it
+  // from -Drocketmq.broker.rebalance.lockMaxLiveTime; here a broker.conf key of ours).
+  int64_t rebalance_lock_max_live_time_ms = 60000;   // rebalanceLockMaxLiveTime (ours)
   int32_t max_connections = kDefaultMaxConnections;  // maxConnections (ours)
 
   // RocketMQ keys we accept but do not act on yet, in file order (see rocketmq_keys.cc).

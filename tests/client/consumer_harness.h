@@ -6,10 +6,16 @@
 #ifndef TESTS_CLIENT_CONSUMER_HARNESS_H_
 #define TESTS_CLIENT_CONSUMER_HARNESS_H_
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -270,6 +276,43 @@ inline bool WaitBalanced(const std::vector<PushConsumer*>& consumers,
         return true;
       },
       limit);
+}
+
+// Runs this test binary again as a child process running only the (DISABLED_) test `filter`,
+// with the extra environment entry `env` ("NAME=value"); returns its pid, or -1.
+inline pid_t SpawnChildTest(const std::string& filter, const std::string& env) {
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+  env_strings.push_back(env);
+  std::vector<char*> envp;
+  for (std::string& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::string filter_arg = "--gtest_filter=" + filter;
+  std::string also = "--gtest_also_run_disabled_tests";
+  char* argv[] = {const_cast<char*>("consumer_test"), filter_arg.data(), also.data(), nullptr};
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::execve("/proc/self/exe", argv, envp.data());
+    ::_exit(127);
+  }
+  return child;
+}
+
+// kill -9 (no commit, no unlock, no unregister) and reap; sets pid to -1.
+inline void KillChild(pid_t& pid) {
+  if (pid > 0) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    pid = -1;
+  }
+}
+
+// The lines of a file (what a child consumer wrote), in order.
+inline std::vector<std::string> FileLines(const std::filesystem::path& file) {
+  std::vector<std::string> lines;
+  std::ifstream in(file);
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  return lines;
 }
 
 }  // namespace consumer_test

@@ -2,11 +2,20 @@
 // create / pay / ship messages on the queue a selector picks (order id % queues), two orderly
 // consumers; every order's steps arrive in sequence, no queue is ever consumed by two threads at
 // once, also while one consumer shuts down and its queues (and broker locks) move to the other.
-// And SUSPEND_CURRENT_QUEUE_A_MOMENT: the batch is retried locally after 1 s with
-// reconsumeTimes + 1, and the messages behind it wait. Every wait is bounded.
+// Also when that consumer is a child process killed with SIGKILL (no commit, no unlock) and its
+// queues move once the broker's locks lapse. And SUSPEND_CURRENT_QUEUE_A_MOMENT: the batch is
+// retried locally after 1 s with reconsumeTimes + 1, and the messages behind it wait. Every wait
+// is bounded.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <set>
 
+#include "absl/strings/str_split.h"
 #include "consumer_harness.h"
 
 namespace consumer_test {
@@ -140,6 +149,150 @@ TEST(OrderlyConsumer, PerOrderSequenceHoldsAcrossAHandover) {
   std::printf("orderly handover: %zu deliveries of %zu messages (%zu by c1), %d duplicates\n",
               rec.size(), bodies.size(), c1_at_shutdown, duplicates);
   RecordProperty("duplicates", duplicates);
+}
+
+// The orderly member that PerOrderSequenceHoldsAcrossAKill SIGKILLs: this binary run again with
+// RS_ORDERLY_CHILD="<namesrv>;<topic>;<group>;<instance>;<file>"; it appends "<body>" for each
+// message it consumes to <file>, in consumption order, until it is killed.
+// DISABLED_: not a test of its own; the parent runs it with --gtest_also_run_disabled_tests.
+TEST(ChildProcess, DISABLED_OrderlyConsumeUntilKilled) {
+  const char* env = std::getenv("RS_ORDERLY_CHILD");
+  if (env == nullptr) GTEST_SKIP() << "only run as the child of PerOrderSequenceHoldsAcrossAKill";
+  std::vector<std::string> f = absl::StrSplit(env, ';');
+  ASSERT_EQ(f.size(), 5u);
+  const int fd = ::open(f[4].c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0);
+  PushConsumerOptions o;
+  o.namesrv_addr = f[0];
+  o.group = f[2];
+  o.instance_name = f[3];
+  o.consume_from_where = ConsumeFromWhere::kFirstOffset;
+  o.consume_thread_min = o.consume_thread_max = 4;
+  o.lock_renew_interval = milliseconds(1000);  // the broker's locks lapse after 3 s here
+  PushConsumer pc(o);
+  ASSERT_TRUE(pc.Subscribe(f[1], "*").ok());
+  pc.RegisterMessageListener(
+      [fd](const std::vector<ConsumedMessage>& msgs, ConsumeOrderlyContext&) {
+        for (const ConsumedMessage& m : msgs) {
+          const std::string line = m.body + "\n";
+          EXPECT_EQ(::write(fd, line.data(), line.size()), static_cast<ssize_t>(line.size()));
+        }
+        std::this_thread::sleep_for(milliseconds(5));
+        return ConsumeOrderlyStatus::kSuccess;
+      });
+  ASSERT_TRUE(pc.Start().ok());
+  std::this_thread::sleep_for(seconds(60));  // the parent kills us long before
+}
+
+// Two orderly consumers, one of them a child process killed with SIGKILL while orders flow: it
+// neither commits nor unlocks, so its queues move to the survivor once the broker's locks lapse
+// (rebalanceLockMaxLiveTime=3000 here; 60 s by default). Every order's steps, taken over both
+// consumers in the order they consumed them, arrive as create, pay, ship (a step may come again
+// after the move: at-least-once), and nothing is lost.
+TEST(OrderlyConsumer, PerOrderSequenceHoldsAcrossAKill) {
+  Cluster c;
+  ASSERT_TRUE(c.Start("rebalanceLockMaxLiveTime=3000\n"));
+  const std::string topic = "KillOrderTopic";
+  const std::string group = "KillOrderGroup";
+  constexpr int kQueues = 8;
+  constexpr int kOrders = 80;
+  ASSERT_TRUE(c.CreateTopic(topic, kQueues));
+  const auto all = c.Queues(topic, kQueues);
+  const auto file = std::filesystem::temp_directory_path() /
+                    ("killed-orderly-" + std::to_string(::getpid()) + ".txt");
+  std::filesystem::remove(file);
+
+  Recorder rec;
+  OrderChecker survivor_check;  // the one-thread-per-queue rule within the survivor
+  PushConsumerOptions o;
+  o.group = group;
+  o.namesrv_addr = c.namesrv();
+  o.consume_from_where = ConsumeFromWhere::kFirstOffset;
+  o.consume_thread_min = o.consume_thread_max = 4;
+  o.lock_renew_interval = milliseconds(1000);
+  auto survivor = std::make_unique<PushConsumer>(o);
+  ASSERT_TRUE(survivor->Subscribe(topic, "*").ok());
+  survivor->RegisterMessageListener(
+      [&rec, &survivor_check](const std::vector<ConsumedMessage>& msgs,
+                              ConsumeOrderlyContext& ctx) {
+        survivor_check.Begin(ctx.queue);
+        std::this_thread::sleep_for(milliseconds(5));
+        rec.Add("survivor", msgs);
+        survivor_check.End(ctx.queue);
+        return ConsumeOrderlyStatus::kSuccess;
+      });
+  ASSERT_TRUE(survivor->Start().ok());
+
+  const std::string child_instance = "killed-orderly-" + std::to_string(::getpid());
+  pid_t child = SpawnChildTest("ChildProcess.DISABLED_OrderlyConsumeUntilKilled",
+                               "RS_ORDERLY_CHILD=" + c.namesrv() + ";" + topic + ";" + group + ";" +
+                                   child_instance + ";" + file.string());
+  ASSERT_GT(child, 0);
+  // The child is a member once the survivor holds exactly its half of the queues.
+  const std::string child_id = rsclient::ClientIpAddress() + "@" + child_instance;
+  std::vector<std::string> ids = {survivor->client_id(), child_id};
+  std::sort(ids.begin(), ids.end());
+  const bool two = WaitFor(
+      [&] {
+        return OfTopic(survivor->AssignedQueues(), topic) ==
+               rsclient::AllocateAveragely(all, ids, survivor->client_id());
+      },
+      seconds(20));
+  if (!two) KillChild(child);
+  ASSERT_TRUE(two);
+
+  std::vector<std::string> bodies;
+  for (int step = 0; step < 3; ++step) {
+    for (int order = 0; order < kOrders; ++order) {
+      bodies.push_back("order-" + std::to_string(order) + "-" + std::to_string(step));
+    }
+  }
+  std::atomic<bool> sent_ok{true};
+  std::thread sender([&] {
+    for (size_t i = 0; i < bodies.size(); ++i) {
+      const int order = static_cast<int>(i) % kOrders, step = static_cast<int>(i) / kOrders;
+      // The selector: same order id, same queue (SelectMessageQueueByHash on the id).
+      if (c.Send({topic, order % kQueues, bodies[i], kSteps[step], "", 0}) < 0) sent_ok = false;
+      if (i % 20 == 19) std::this_thread::sleep_for(milliseconds(40));
+    }
+  });
+  const bool child_consumed = WaitFor([&] { return FileLines(file).size() >= 30; }, seconds(20));
+  KillChild(child);
+  sender.join();
+  ASSERT_TRUE(child_consumed);
+  ASSERT_TRUE(sent_ok.load());
+
+  // The survivor takes every queue once the dead member's locks lapse, and gets the rest.
+  ASSERT_TRUE(
+      WaitFor([&] { return OfTopic(survivor->AssignedQueues(), topic) == all; }, seconds(30)));
+  const std::vector<std::string> by_child = FileLines(file);
+  const std::set<std::string> child_set(by_child.begin(), by_child.end());
+  std::vector<std::string> rest;
+  for (const std::string& b : bodies) {
+    if (!child_set.contains(b)) rest.push_back(b);
+  }
+  ASSERT_TRUE(rec.WaitAll(rest, seconds(30))) << "messages lost";
+  std::this_thread::sleep_for(milliseconds(300));
+  survivor->Shutdown();
+
+  // Per order: the child's deliveries (all before the kill) then the survivor's.
+  OrderChecker check;
+  for (const std::string& b : by_child) check.See(b);
+  int duplicates = 0;
+  std::map<std::string, int> counts;
+  for (const std::string& b : by_child) ++counts[b];
+  for (const Recorder::Entry& e : rec.Entries()) {
+    check.See(e.msg.body);
+    ++counts[e.msg.body];
+  }
+  for (const auto& [body, n] : counts) duplicates += n - 1;
+  EXPECT_EQ(counts.size(), bodies.size());
+  EXPECT_EQ(check.violations(), 0) << "first out of order: " << check.first_violation();
+  EXPECT_EQ(survivor_check.overlaps(), 0) << "a queue was consumed by two threads at once";
+  std::printf("orderly kill -9: %zu messages, %zu consumed by the killed member, %d duplicates\n",
+              bodies.size(), by_child.size(), duplicates);
+  RecordProperty("duplicates", duplicates);
+  std::filesystem::remove(file);
 }
 
 TEST(OrderlyConsumer, SuspendRetriesLocallyAfterASecond) {

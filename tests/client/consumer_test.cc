@@ -328,29 +328,11 @@ TEST(PushConsumer, KilledMemberHandsQueuesOverWithoutLoss) {
   auto s2 = StartConcurrent(Options(c, group), topic, "*", &rec, "s2", nullptr, milliseconds(2));
 
   const std::string child_instance = "killed-" + std::to_string(::getpid());
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
-  env_strings.push_back("RS_CONSUMER_CHILD=" + c.namesrv() + ";" + topic + ";" + group + ";" +
-                        child_instance + ";" + file.string());
-  std::vector<char*> envp;
-  for (std::string& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::string filter = "--gtest_filter=ChildProcess.DISABLED_ConsumeUntilKilled";
-  std::string also = "--gtest_also_run_disabled_tests";
-  char* argv[] = {const_cast<char*>("consumer_test"), filter.data(), also.data(), nullptr};
-  pid_t child = ::fork();
-  if (child == 0) {
-    ::execve("/proc/self/exe", argv, envp.data());
-    ::_exit(127);
-  }
+  pid_t child = SpawnChildTest("ChildProcess.DISABLED_ConsumeUntilKilled",
+                               "RS_CONSUMER_CHILD=" + c.namesrv() + ";" + topic + ";" + group +
+                                   ";" + child_instance + ";" + file.string());
   ASSERT_GT(child, 0);
-  auto reap = [&child] {
-    if (child > 0) {
-      ::kill(child, SIGKILL);
-      ::waitpid(child, nullptr, 0);
-      child = -1;
-    }
-  };
+  auto reap = [&child] { KillChild(child); };
   // The child is a member once the survivors hold their third of the queues.
   const std::string child_id = rsclient::ClientIpAddress() + "@" + child_instance;
   std::vector<std::string> ids = {s1->client_id(), s2->client_id(), child_id};
@@ -366,12 +348,7 @@ TEST(PushConsumer, KilledMemberHandsQueuesOverWithoutLoss) {
   if (!three) reap();
   ASSERT_TRUE(three);
 
-  auto child_lines = [&] {
-    std::vector<std::string> lines;
-    std::ifstream in(file);
-    for (std::string l; std::getline(in, l);) lines.push_back(l);
-    return lines;
-  };
+  auto child_lines = [&] { return FileLines(file); };
   const auto bodies = Bodies("k", 0, 600);
   std::atomic<bool> sent_ok{true};
   std::thread sender([&] {
