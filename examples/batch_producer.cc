@@ -24,6 +24,7 @@
 
 #include "client/producer.h"
 #include "client/pull_consumer.h"
+#include "example_flags.h"
 
 namespace {
 
@@ -46,37 +47,14 @@ struct Flags {
 
 // Parses argv into flags; returns -1 to go on, else the exit code (0 for --help, 2 for misuse).
 int ParseFlags(int argc, char** argv, Flags* flags) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::printf("%s", kUsage);
-      return 0;
-    }
-    if (i + 1 >= argc) {
-      std::fprintf(stderr, "example_batch: %s needs a value\n%s", arg.c_str(), kUsage);
-      return 2;
-    }
-    const std::string value = argv[++i];
-    if (arg == "--namesrv") {
-      flags->namesrv = value;
-    } else if (arg == "--topic") {
-      flags->topic = value;
-    } else if (arg == "--messages") {
-      flags->messages = std::atoi(value.c_str());
-    } else if (arg == "--batch-size") {
-      flags->batch_size = std::atoi(value.c_str());
-    } else if (arg == "--timeout-s") {
-      flags->timeout_s = std::atoi(value.c_str());
-    } else {
-      std::fprintf(stderr, "example_batch: unknown option %s\n%s", arg.c_str(), kUsage);
-      return 2;
-    }
-  }
-  if (flags->messages < 1 || flags->timeout_s < 1 || flags->batch_size < 1 ||
-      flags->batch_size > 1024) {
-    std::fprintf(stderr,
-                 "example_batch: --messages and --timeout-s must be positive, --batch-size "
-                 "1..1024\n");
+  const int code = ParseExampleFlags(argc, argv, "example_batch", kUsage,
+                                     {{"--namesrv", &flags->namesrv}, {"--topic", &flags->topic}},
+                                     {{"--messages", &flags->messages},
+                                      {"--batch-size", &flags->batch_size},
+                                      {"--timeout-s", &flags->timeout_s}});
+  if (code >= 0) return code;
+  if (flags->batch_size > 1024) {
+    std::fprintf(stderr, "example_batch: --batch-size must be 1..1024\n");
     return 2;
   }
   return -1;

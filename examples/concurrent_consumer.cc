@@ -27,6 +27,7 @@
 
 #include "client/producer.h"
 #include "client/push_consumer.h"
+#include "example_flags.h"
 
 namespace {
 
@@ -47,35 +48,9 @@ struct Flags {
 
 // Parses argv into flags; returns -1 to go on, else the exit code (0 for --help, 2 for misuse).
 int ParseFlags(int argc, char** argv, Flags* flags) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::printf("%s", kUsage);
-      return 0;
-    }
-    if (i + 1 >= argc) {
-      std::fprintf(stderr, "example_concurrent: %s needs a value\n%s", arg.c_str(), kUsage);
-      return 2;
-    }
-    const std::string value = argv[++i];
-    if (arg == "--namesrv") {
-      flags->namesrv = value;
-    } else if (arg == "--topic") {
-      flags->topic = value;
-    } else if (arg == "--messages") {
-      flags->messages = std::atoi(value.c_str());
-    } else if (arg == "--timeout-s") {
-      flags->timeout_s = std::atoi(value.c_str());
-    } else {
-      std::fprintf(stderr, "example_concurrent: unknown option %s\n%s", arg.c_str(), kUsage);
-      return 2;
-    }
-  }
-  if (flags->messages < 1 || flags->timeout_s < 1) {
-    std::fprintf(stderr, "example_concurrent: --messages and --timeout-s must be positive\n");
-    return 2;
-  }
-  return -1;
+  return ParseExampleFlags(argc, argv, "example_concurrent", kUsage,
+                           {{"--namesrv", &flags->namesrv}, {"--topic", &flags->topic}},
+                           {{"--messages", &flags->messages}, {"--timeout-s", &flags->timeout_s}});
 }
 
 // Shared by main, the async send callbacks and the listener.

@@ -6,6 +6,7 @@
 #ifndef TESTS_CLIENT_CONSUMER_HARNESS_H_
 #define TESTS_CLIENT_CONSUMER_HARNESS_H_
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,12 +20,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "../broker/harness.h"
+#include "absl/strings/str_split.h"
 #include "client/consumer_common.h"
 #include "client/push_consumer.h"
 #include "client/rebalance.h"
@@ -305,6 +308,38 @@ inline void KillChild(pid_t& pid) {
     ::waitpid(pid, nullptr, 0);
     pid = -1;
   }
+}
+
+// A child consumer process (SpawnChildTest) is told what to do through one environment variable,
+// "<namesrv>;<topic>;<group>;<instance>;<file>": the options of its consumer (from the first
+// offset, 4 consume threads), its topic, and the file it appends each consumed body to.
+struct ChildConsumer {
+  PushConsumerOptions options;
+  std::string topic;
+  int fd = -1;  // <file>, opened for appending
+  // Appends body as one line (one write, so lines of concurrent threads do not mix).
+  void Record(const std::string& body) const {
+    const std::string line = body + "\n";
+    EXPECT_EQ(::write(fd, line.data(), line.size()), static_cast<ssize_t>(line.size()));
+  }
+};
+// nullopt when `var` is not set (the test was not started as a child).
+inline std::optional<ChildConsumer> ChildConsumerFromEnv(const char* var) {
+  const char* env = std::getenv(var);
+  if (env == nullptr) return std::nullopt;
+  std::vector<std::string> f = absl::StrSplit(env, ';');
+  EXPECT_EQ(f.size(), 5u) << var << "=" << env;
+  if (f.size() != 5) return std::nullopt;
+  ChildConsumer c;
+  c.options.namesrv_addr = f[0];
+  c.topic = f[1];
+  c.options.group = f[2];
+  c.options.instance_name = f[3];
+  c.options.consume_from_where = rsclient::ConsumeFromWhere::kFirstOffset;
+  c.options.consume_thread_min = c.options.consume_thread_max = 4;
+  c.fd = ::open(f[4].c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  EXPECT_GE(c.fd, 0) << f[4];
+  return c;
 }
 
 // The lines of a file (what a child consumer wrote), in order.

@@ -6,16 +6,11 @@
 // queues move once the broker's locks lapse. And SUSPEND_CURRENT_QUEUE_A_MOMENT: the batch is
 // retried locally after 1 s with reconsumeTimes + 1, and the messages behind it wait. Every wait
 // is bounded.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <atomic>
-#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <set>
 
-#include "absl/strings/str_split.h"
 #include "consumer_harness.h"
 
 namespace consumer_test {
@@ -156,27 +151,14 @@ TEST(OrderlyConsumer, PerOrderSequenceHoldsAcrossAHandover) {
 // message it consumes to <file>, in consumption order, until it is killed.
 // DISABLED_: not a test of its own; the parent runs it with --gtest_also_run_disabled_tests.
 TEST(ChildProcess, DISABLED_OrderlyConsumeUntilKilled) {
-  const char* env = std::getenv("RS_ORDERLY_CHILD");
-  if (env == nullptr) GTEST_SKIP() << "only run as the child of PerOrderSequenceHoldsAcrossAKill";
-  std::vector<std::string> f = absl::StrSplit(env, ';');
-  ASSERT_EQ(f.size(), 5u);
-  const int fd = ::open(f[4].c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  ASSERT_GE(fd, 0);
-  PushConsumerOptions o;
-  o.namesrv_addr = f[0];
-  o.group = f[2];
-  o.instance_name = f[3];
-  o.consume_from_where = ConsumeFromWhere::kFirstOffset;
-  o.consume_thread_min = o.consume_thread_max = 4;
-  o.lock_renew_interval = milliseconds(1000);  // the broker's locks lapse after 3 s here
-  PushConsumer pc(o);
-  ASSERT_TRUE(pc.Subscribe(f[1], "*").ok());
+  std::optional<ChildConsumer> child = ChildConsumerFromEnv("RS_ORDERLY_CHILD");
+  if (!child) GTEST_SKIP() << "only run as the child of PerOrderSequenceHoldsAcrossAKill";
+  child->options.lock_renew_interval = milliseconds(1000);  // the broker's locks lapse after 3 s
+  PushConsumer pc(child->options);
+  ASSERT_TRUE(pc.Subscribe(child->topic, "*").ok());
   pc.RegisterMessageListener(
-      [fd](const std::vector<ConsumedMessage>& msgs, ConsumeOrderlyContext&) {
-        for (const ConsumedMessage& m : msgs) {
-          const std::string line = m.body + "\n";
-          EXPECT_EQ(::write(fd, line.data(), line.size()), static_cast<ssize_t>(line.size()));
-        }
+      [&child](const std::vector<ConsumedMessage>& msgs, ConsumeOrderlyContext&) {
+        for (const ConsumedMessage& m : msgs) child->Record(m.body);
         std::this_thread::sleep_for(milliseconds(5));
         return ConsumeOrderlyStatus::kSuccess;
       });

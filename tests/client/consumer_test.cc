@@ -286,26 +286,13 @@ TEST(PushConsumer, ShutdownHandsQueuesOverWithoutLoss) {
 // DISABLED_: not a test of its own (ctest does not list it); the parent runs it with
 // --gtest_also_run_disabled_tests.
 TEST(ChildProcess, DISABLED_ConsumeUntilKilled) {
-  const char* env = std::getenv("RS_CONSUMER_CHILD");
-  if (env == nullptr) GTEST_SKIP() << "only run as the child of KilledMemberHandsQueuesOver";
-  std::vector<std::string> f = absl::StrSplit(env, ';');
-  ASSERT_EQ(f.size(), 5u);
-  const int fd = ::open(f[4].c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  ASSERT_GE(fd, 0);
-  PushConsumerOptions o;
-  o.namesrv_addr = f[0];
-  o.group = f[2];
-  o.instance_name = f[3];
-  o.consume_from_where = ConsumeFromWhere::kFirstOffset;
-  o.consume_thread_min = o.consume_thread_max = 4;
-  PushConsumer pc(o);
-  ASSERT_TRUE(pc.Subscribe(f[1], "*").ok());
+  std::optional<ChildConsumer> child = ChildConsumerFromEnv("RS_CONSUMER_CHILD");
+  if (!child) GTEST_SKIP() << "only run as the child of KilledMemberHandsQueuesOver";
+  PushConsumer pc(child->options);
+  ASSERT_TRUE(pc.Subscribe(child->topic, "*").ok());
   pc.RegisterMessageListener(
-      [fd](const std::vector<ConsumedMessage>& msgs, ConsumeConcurrentlyContext&) {
-        for (const ConsumedMessage& m : msgs) {
-          const std::string line = m.body + "\n";
-          EXPECT_EQ(::write(fd, line.data(), line.size()), static_cast<ssize_t>(line.size()));
-        }
+      [&child](const std::vector<ConsumedMessage>& msgs, ConsumeConcurrentlyContext&) {
+        for (const ConsumedMessage& m : msgs) child->Record(m.body);
         std::this_thread::sleep_for(milliseconds(2));
         return ConsumeConcurrentlyStatus::kConsumeSuccess;
       });
