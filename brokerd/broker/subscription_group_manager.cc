@@ -114,28 +114,9 @@ absl::Status SubscriptionGroupManager::Load() {
     return absl::FailedPreconditionError("SubscriptionGroupManager has no file path");
   }
   std::lock_guard<std::mutex> write(write_mu_);
-  Table table;
-  DataVersion version;
-  bool decoded = false;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    version = version_;
-  }
-  absl::Status s = configfile::Load(path_, [&](std::string_view text) {
-    Table t;
-    DataVersion v = version;
-    absl::Status d = Decode(text, &t, &v);
-    if (!d.ok()) return d;
-    table = std::move(t);
-    version = v;
-    decoded = true;
-    return absl::OkStatus();
-  });
-  if (!s.ok()) return s;
-  std::lock_guard<std::mutex> lock(mu_);
-  table_ = std::move(table);  // empty when neither file exists
-  if (decoded) version_ = version;
-  return absl::OkStatus();
+  return configfile::LoadTable(
+      path_, mu_, &table_, &version_,
+      [](std::string_view text, Table* t, DataVersion* v) { return Decode(text, t, v); });
 }
 
 absl::Status SubscriptionGroupManager::Persist() const {

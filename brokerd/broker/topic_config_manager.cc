@@ -3,19 +3,13 @@
 // serializes writers, which build the next table, persist it, and only then publish it.
 #include "broker/topic_config_manager.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
-#include <filesystem>
 #include <limits>
 #include <utility>
 
+#include "config/durable_file.h"
 #include "nlohmann/json.hpp"
 
 namespace brokerd::broker {
@@ -25,92 +19,11 @@ namespace {
 using Json = nlohmann::ordered_json;
 using Table = std::map<std::string, TopicConfig, std::less<>>;
 
-absl::Status ErrnoStatus(const std::string& what, int err) {
-  return absl::InternalError(what + ": " + std::strerror(err));
-}
-
-// The whole file, NotFound when it does not exist, DataLoss when it is larger than max_bytes.
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path, size_t max_bytes) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    int err = errno;
-    if (err == ENOENT) return absl::NotFoundError(path + " does not exist");
-    return ErrnoStatus("open " + path, err);
-  }
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    int err = errno;
-    ::close(fd);
-    return ErrnoStatus("stat " + path, err);
-  }
-  if (static_cast<uint64_t>(st.st_size) > max_bytes) {
-    ::close(fd);
-    return absl::DataLossError(path + " is " + std::to_string(st.st_size) +
-                               " bytes, more than the limit of " + std::to_string(max_bytes));
-  }
-  std::string text;
-  char buf[64 * 1024];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return ErrnoStatus("read " + path, err);
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-    if (text.size() > max_bytes) {
-      ::close(fd);
-      return absl::DataLossError(path + " grew past the limit of " + std::to_string(max_bytes) +
-                                 " bytes while being read");
-    }
-  }
-  ::close(fd);
-  return text;
-}
-
-// Creates/truncates `path`, writes `text`, fsyncs and closes it.
-absl::Status WriteFileSynced(const std::string& path, std::string_view text) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoStatus("open " + path, errno);
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int err = n < 0 ? errno : EIO;
-      ::close(fd);
-      return ErrnoStatus("write " + path, err);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    int err = errno;
-    ::close(fd);
-    return ErrnoStatus("fsync " + path, err);
-  }
-  if (::close(fd) != 0) return ErrnoStatus("close " + path, errno);
-  return absl::OkStatus();
-}
-
-absl::Status SyncDirectory(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("open directory " + dir, errno);
-  if (::fsync(fd) != 0) {
-    int err = errno;
-    ::close(fd);
-    return ErrnoStatus("fsync directory " + dir, err);
-  }
-  ::close(fd);
-  return absl::OkStatus();
-}
-
 // Decodes one file. OK = decoded; NotFound = the file does not exist; otherwise why it is
 // unusable (the message starts with the file name).
 absl::Status TryDecode(const std::string& file,
                        const std::function<absl::Status(std::string_view)>& decode) {
-  absl::StatusOr<std::string> text = ReadWholeFile(file, configfile::kMaxConfigFileBytes);
+  absl::StatusOr<std::string> text = config::ReadFileLimited(file, configfile::kMaxConfigFileBytes);
   if (!text.ok()) return text.status();
   if (text->empty()) return absl::DataLossError(file + " is empty");
   absl::Status s = decode(*text);
@@ -427,40 +340,7 @@ absl::Status DecodeTable(
 }
 
 absl::Status Persist(const std::string& path, std::string_view text) {
-  std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  if (parent.empty()) parent = ".";
-  std::error_code ec;
-  std::filesystem::create_directories(parent, ec);
-  if (ec) return absl::InternalError("mkdir " + parent.string() + ": " + ec.message());
-  const std::string tmp = path + ".tmp";
-  if (absl::Status s = WriteFileSynced(tmp, text); !s.ok()) {
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  // Keep the previous file as .bak (its own temporary + rename, so .bak is never torn).
-  absl::StatusOr<std::string> previous = ReadWholeFile(path, std::numeric_limits<size_t>::max());
-  if (previous.ok()) {
-    const std::string bak = path + ".bak";
-    const std::string bak_tmp = bak + ".tmp";
-    absl::Status s = WriteFileSynced(bak_tmp, *previous);
-    if (s.ok() && ::rename(bak_tmp.c_str(), bak.c_str()) != 0) {
-      s = ErrnoStatus("rename " + bak_tmp + " to " + bak, errno);
-    }
-    if (!s.ok()) {
-      ::unlink(bak_tmp.c_str());
-      ::unlink(tmp.c_str());
-      return s;
-    }
-  } else if (!absl::IsNotFound(previous.status())) {
-    ::unlink(tmp.c_str());
-    return previous.status();
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    absl::Status s = ErrnoStatus("rename " + tmp + " to " + path, errno);
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  return SyncDirectory(parent.string());
+  return config::PersistDurably(path, text);
 }
 
 std::string Format(std::string_view compact_json, JsonStyle style) {
@@ -482,28 +362,9 @@ TopicConfigManager::TopicConfigManager(std::string path) : path_(std::move(path)
 absl::Status TopicConfigManager::Load() {
   if (path_.empty()) return absl::FailedPreconditionError("TopicConfigManager has no file path");
   std::lock_guard<std::mutex> write(write_mu_);
-  Table table;
-  DataVersion version;
-  bool decoded = false;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    version = version_;
-  }
-  absl::Status s = configfile::Load(path_, [&](std::string_view text) {
-    Table t;
-    DataVersion v = version;
-    absl::Status d = Decode(text, &t, &v);
-    if (!d.ok()) return d;
-    table = std::move(t);
-    version = v;
-    decoded = true;
-    return absl::OkStatus();
-  });
-  if (!s.ok()) return s;
-  std::lock_guard<std::mutex> lock(mu_);
-  table_ = std::move(table);  // empty when neither file exists
-  if (decoded) version_ = version;
-  return absl::OkStatus();
+  return configfile::LoadTable(
+      path_, mu_, &table_, &version_,
+      [](std::string_view text, Table* t, DataVersion* v) { return Decode(text, t, v); });
 }
 
 absl::Status TopicConfigManager::Persist() const {

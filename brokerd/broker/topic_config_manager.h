@@ -123,6 +123,37 @@ DataVersion Next(const DataVersion& v);
 absl::Status Load(const std::string& path,
                   const std::function<absl::Status(std::string_view text)>& decode);
 
+// The Load of a versioned table file (topics.json, subscriptionGroup.json): Load(path) with
+// decode(text, &table, &version); then, under `mu`, *table becomes what was decoded (empty when
+// neither file exists) and *version the decoded version (kept when none was decoded). The
+// caller serializes writers; `mu` guards *table and *version and is not held across file I/O.
+template <typename Table, typename Decode>
+absl::Status LoadTable(const std::string& path, std::mutex& mu, Table* table, DataVersion* version,
+                       Decode decode) {
+  Table loaded;
+  DataVersion loaded_version;
+  bool decoded = false;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    loaded_version = *version;
+  }
+  absl::Status s = Load(path, [&](std::string_view text) {
+    Table t;
+    DataVersion v = loaded_version;
+    absl::Status d = decode(text, &t, &v);
+    if (!d.ok()) return d;
+    loaded = std::move(t);
+    loaded_version = v;
+    decoded = true;
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  std::lock_guard<std::mutex> lock(mu);
+  *table = std::move(loaded);
+  if (decoded) *version = loaded_version;
+  return absl::OkStatus();
+}
+
 // RocketMQ MixAll.string2File made durable: writes `text` to path.tmp and fsyncs it, copies the
 // current `path` (when present) to path.bak the same way, renames path.tmp over `path` and fsyncs
 // the directory (created when missing). On error `path` is left as it was.

@@ -1,18 +1,13 @@
-// KvConfigManager implementation and the durable file helpers it uses (see kv_config_manager.h).
+// KvConfigManager implementation (see kv_config_manager.h); files are written through
+// config/durable_file.h.
 // Thread-safety: see kv_config_manager.h.
 #include "namesrv/kv_config_manager.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdint>
-#include <cstring>
-#include <filesystem>
 #include <utility>
 
 #include "absl/status/statusor.h"
+#include "config/durable_file.h"
 #include "nlohmann/json.hpp"
 
 namespace brokerd::namesrv {
@@ -20,125 +15,10 @@ namespace {
 
 using Json = nlohmann::json;  // std::map objects: keys come out sorted
 
-absl::Status ErrnoError(const std::string& what, int err) {
-  return absl::InternalError(what + ": " + std::strerror(err));
-}
-
-// Closes fd on every path out of a scope.
-class FdCloser {
- public:
-  explicit FdCloser(int fd) : fd_(fd) {}
-  ~FdCloser() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  // Closes now; returns ::close's result.
-  int Close() {
-    const int rc = ::close(fd_);
-    fd_ = -1;
-    return rc;
-  }
-  FdCloser(const FdCloser&) = delete;
-  FdCloser& operator=(const FdCloser&) = delete;
-
- private:
-  int fd_;
-};
-
-// The file's bytes. NotFound when it does not exist, DataLoss when over max_bytes, Internal on
-// an I/O error. Messages start with or name the path.
-absl::StatusOr<std::string> ReadFileLimited(const std::string& path, size_t max_bytes) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int err = errno;
-    if (err == ENOENT) return absl::NotFoundError(path + " does not exist");
-    return ErrnoError("open " + path, err);
-  }
-  FdCloser closer(fd);
-  std::string text;
-  char buf[64 * 1024];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoError("read " + path, errno);
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-    if (text.size() > max_bytes) {
-      return absl::DataLossError(path + " is larger than the limit of " +
-                                 std::to_string(max_bytes) + " bytes");
-    }
-  }
-  return text;
-}
-
-// Creates or truncates path, writes text, fsyncs, closes.
-absl::Status WriteSynced(const std::string& path, std::string_view text) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoError("open " + path, errno);
-  FdCloser closer(fd);
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return ErrnoError("write " + path, n < 0 ? errno : EIO);
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) return ErrnoError("fsync " + path, errno);
-  if (closer.Close() != 0) return ErrnoError("close " + path, errno);
-  return absl::OkStatus();
-}
-
-absl::Status FsyncDirectory(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("open directory " + dir, errno);
-  FdCloser closer(fd);
-  if (::fsync(fd) != 0) return ErrnoError("fsync directory " + dir, errno);
-  return absl::OkStatus();
-}
-
-// Writes text to path durably, keeping the previous file as path.bak: path.tmp (fsynced); the old
-// path copied to path.bak through path.bak.tmp; path.tmp renamed over path; directory fsynced.
-// On error path is unchanged and the temporaries are removed.
-absl::Status PersistDurably(const std::string& path, std::string_view text) {
-  std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  if (parent.empty()) parent = ".";
-  std::error_code ec;
-  std::filesystem::create_directories(parent, ec);
-  if (ec) return absl::InternalError("mkdir " + parent.string() + ": " + ec.message());
-  const std::string tmp = path + ".tmp";
-  if (absl::Status s = WriteSynced(tmp, text); !s.ok()) {
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  absl::StatusOr<std::string> previous = ReadFileLimited(path, kMaxKvConfigFileBytes);
-  if (previous.ok()) {
-    const std::string bak = path + ".bak";
-    const std::string bak_tmp = bak + ".tmp";
-    absl::Status s = WriteSynced(bak_tmp, *previous);
-    if (s.ok() && ::rename(bak_tmp.c_str(), bak.c_str()) != 0) {
-      s = ErrnoError("rename " + bak_tmp + " to " + bak, errno);
-    }
-    if (!s.ok()) {
-      ::unlink(bak_tmp.c_str());
-      ::unlink(tmp.c_str());
-      return s;
-    }
-  } else if (!absl::IsNotFound(previous.status()) && !absl::IsDataLoss(previous.status())) {
-    // An unreadable current file: do not replace what we could not back up.
-    ::unlink(tmp.c_str());
-    return previous.status();
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    absl::Status s = ErrnoError("rename " + tmp + " to " + path, errno);
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  return FsyncDirectory(parent.string());
-}
-
 // Decodes one file into *table. OK = decoded; NotFound = no such file; otherwise why the file
 // is unusable (the message names it).
 absl::Status TryLoadFile(const std::string& file, KvConfigManager::Table* table) {
-  absl::StatusOr<std::string> text = ReadFileLimited(file, kMaxKvConfigFileBytes);
+  absl::StatusOr<std::string> text = config::ReadFileLimited(file, kMaxKvConfigFileBytes);
   if (!text.ok()) return text.status();
   if (text->empty()) return absl::DataLossError(file + " is empty");
   absl::Status s = DecodeKvConfigTable(*text, table);
@@ -240,7 +120,7 @@ absl::Status KvConfigManager::CommitLocked(Table table) {
         "the KV config would grow to " + std::to_string(text.size()) +
         " bytes, more than the limit of " + std::to_string(kMaxKvConfigFileBytes));
   }
-  if (absl::Status s = PersistDurably(path_, text); !s.ok()) {
+  if (absl::Status s = config::PersistDurably(path_, text, kMaxKvConfigFileBytes); !s.ok()) {
     return absl::Status(s.code(), "persist KV config: " + std::string(s.message()));
   }
   std::lock_guard<std::mutex> lock(mu_);
