@@ -87,10 +87,10 @@ inline void DumpLog(const std::string& log) {
 // One brokerd child process over a store directory that outlives restarts.
 class Brokerd {
  public:
-  Brokerd() {
-    dir_ =
-        std::filesystem::temp_directory_path() / ("brokerd-test-" + std::to_string(getpid()) + "-" +
-                                                  std::to_string(brokerd::net::FreeLoopbackPort()));
+  explicit Brokerd(std::string name = "broker-a") : name_(std::move(name)) {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("brokerd-test-" + name_ + "-" + std::to_string(getpid()) + "-" +
+            std::to_string(brokerd::net::FreeLoopbackPort()));
     std::filesystem::create_directories(dir_);
   }
   ~Brokerd() {
@@ -108,7 +108,7 @@ class Brokerd {
     for (int attempt = 0; attempt < 3; ++attempt) {
       port_ = brokerd::net::FreeLoopbackPort();
       std::string conf = (dir_ / "broker.conf").string();
-      std::ofstream(conf) << extra_ << "brokerName=broker-a\nbrokerIP1=127.0.0.1\n"
+      std::ofstream(conf) << extra_ << "brokerName=" << name_ << "\nbrokerIP1=127.0.0.1\n"
                           << "listenPort=" << port_
                           << "\nstorePathRootDir=" << (dir_ / "store").string()
                           << "\nflushDiskType=SYNC_FLUSH\nmappedFileSizeCommitLog=1048576\n"
@@ -148,6 +148,7 @@ class Brokerd {
   std::filesystem::path store() const { return dir_ / "store"; }
 
  private:
+  std::string name_;
   pid_t pid_ = -1;
   int port_ = 0;
   std::filesystem::path dir_;

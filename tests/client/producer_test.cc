@@ -45,59 +45,6 @@ constexpr const char* kBrokerExtra =
     "messageDelayLevel=1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s\n"
     "transactionCheckInterval=300\ntransactionTimeOut=500\n";
 
-// A brokerd child process with its own brokerName (the harness's Brokerd is always broker-a).
-class NamedBroker {
- public:
-  explicit NamedBroker(std::string name) : name_(std::move(name)) {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("producer-test-" + name_ + "-" + std::to_string(getpid()) + "-" +
-            std::to_string(brokerd::net::FreeLoopbackPort()));
-    std::filesystem::create_directories(dir_);
-  }
-  ~NamedBroker() {
-    Kill();
-    if (::testing::Test::HasFailure()) DumpLog((dir_ / "brokerd.log").string());
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  bool Start(const std::string& extra) {
-    for (int attempt = 0; attempt < 3; ++attempt) {
-      port_ = brokerd::net::FreeLoopbackPort();
-      const std::string conf = (dir_ / "broker.conf").string();
-      std::ofstream(conf) << extra << "brokerName=" << name_ << "\nbrokerIP1=127.0.0.1\n"
-                          << "listenPort=" << port_
-                          << "\nstorePathRootDir=" << (dir_ / "store").string()
-                          << "\nflushDiskType=SYNC_FLUSH\nmappedFileSizeCommitLog=1048576\n"
-                          << "mappedFileSizeConsumeQueue=6000\n";
-      const std::string log = (dir_ / "brokerd.log").string();
-      pid_ = StartLogged(RS_BROKERD_PATH, "brokerd", conf, log);
-      switch (WaitListening(pid_, log, "brokerd: listening on port " + std::to_string(port_))) {
-        case Listen::kYes:
-          return true;
-        case Listen::kExited:
-          pid_ = -1;
-          continue;
-        case Listen::kTimeout:
-          return false;
-      }
-    }
-    return false;
-  }
-  void Kill() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  int port() const { return port_; }
-
- private:
-  std::string name_;
-  pid_t pid_ = -1;
-  int port_ = 0;
-  std::filesystem::path dir_;
-};
-
 // Waits (20 s at most) until the name server has a route for topic.
 bool WaitRoute(int namesrv_port, const std::string& topic, size_t brokers = 1) {
   rsclient::RemotingClient client;
@@ -664,10 +611,12 @@ TEST(ProducerFailoverTest, KilledBrokerIsFailedOverThenReported) {
   Namesrvd namesrv;
   ASSERT_TRUE(namesrv.Start());
   const std::string extra = "namesrvAddr=" + Addr(namesrv.port()) + "\n";
-  NamedBroker a("broker-a");
-  NamedBroker b("broker-b");
-  ASSERT_TRUE(a.Start(extra));
-  ASSERT_TRUE(b.Start(extra));
+  Brokerd a("broker-a");
+  Brokerd b("broker-b");
+  a.set_extra_config(extra);
+  b.set_extra_config(extra);
+  ASSERT_TRUE(a.Start());
+  ASSERT_TRUE(b.Start());
   ASSERT_TRUE(WaitRoute(namesrv.port(), "TBW102", 2));
 
   ProducerOptions o;
@@ -705,7 +654,7 @@ TEST(ProducerFailoverTest, KilledBrokerIsFailedOverThenReported) {
   std::this_thread::sleep_for(std::chrono::milliseconds(700));
   ASSERT_EQ(known_brokers(), (std::set<std::string>{"broker-a", "broker-b"}));
 
-  a.Kill();
+  a.Signal(SIGKILL);
   for (int i = 0; i < 20; ++i) {
     Message m;
     m.topic = "PtFailoverTopic";
@@ -736,7 +685,7 @@ TEST(ProducerFailoverTest, KilledBrokerIsFailedOverThenReported) {
   ASSERT_TRUE(async_result->ok()) << async_result->status();
   EXPECT_EQ((*async_result)->queue.broker_name, "broker-b");
 
-  b.Kill();
+  b.Signal(SIGKILL);
   Message m;
   m.topic = "PtFailoverTopic";
   m.body = "nobody";
