@@ -24,6 +24,7 @@
 #include <variant>
 #include <vector>
 
+#include "../child_wait.h"
 #include "gtest/gtest.h"
 #include "libstore/message.h"
 #include "net/client.h"
@@ -128,22 +129,7 @@ class Brokerd {
     return false;
   }
   // Sends sig and waits (bounded) for the exit; returns the wait status or -1.
-  int Signal(int sig) {
-    if (pid_ <= 0) return -1;
-    kill(pid_, sig);
-    for (int i = 0; i < 400; ++i) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return status;
-      }
-      std::this_thread::sleep_for(milliseconds(50));
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-    return -1;
-  }
+  int Signal(int sig) { return test_support::SignalAndWait(&pid_, sig, std::chrono::seconds(20)); }
   int port() const { return port_; }
   std::filesystem::path store() const { return dir_ / "store"; }
 

@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "../child_wait.h"
 #include "gtest/gtest.h"
 #include "namesrv/kv_config_manager.h"
 #include "net/client.h"
@@ -239,22 +240,7 @@ class Namesrvd {
   }
 
   // Sends sig and waits (bounded) for the exit; the wait status, or -1.
-  int Signal(int sig) {
-    if (pid_ <= 0) return -1;
-    kill(pid_, sig);
-    for (int i = 0; i < 200; ++i) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return status;
-      }
-      std::this_thread::sleep_for(milliseconds(50));
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-    return -1;
-  }
+  int Signal(int sig) { return test_support::SignalAndWait(&pid_, sig); }
 
  private:
   void Spawn(const std::string& extra) {

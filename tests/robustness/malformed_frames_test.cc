@@ -54,6 +54,7 @@
 #include <variant>
 #include <vector>
 
+#include "../child_wait.h"
 #include "gtest/gtest.h"
 #include "net/client.h"
 #include "remoting/codes.h"
@@ -147,20 +148,9 @@ class Daemon {
   // SIGTERM, then waits (bounded, SIGKILL after 20 s); returns the wait status or -1.
   int Stop() {
     if (!Alive()) return exit_status_;
-    kill(pid_, SIGTERM);
-    for (int i = 0; i < 400; ++i) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        exit_status_ = status;
-        return status;
-      }
-      std::this_thread::sleep_for(milliseconds(50));
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-    return -1;
+    const int status = test_support::SignalAndWait(&pid_, SIGTERM, std::chrono::seconds(20));
+    if (status != -1) exit_status_ = status;
+    return status;
   }
 
   // Resident set size in KiB (0 when unknown).
